@@ -1,0 +1,41 @@
+"""Readers of source systems, the mapping engine and the conversion pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
+from formats.errors import UnknownSystemError
+
+READERS: dict[str, type[SourceReader]] = {r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader)}
+"""Every registered reader, by the name given to --system."""
+
+
+def get_reader(name: str) -> type[SourceReader]:
+    """Return the reader registered as ``name``.
+
+    Raises:
+        UnknownSystemError: naming the known systems.
+    """
+    try:
+        return READERS[name]
+    except KeyError:
+        raise UnknownSystemError(
+            f"unknown source system {name!r}", hint=f"known systems: {', '.join(sorted(READERS))}"
+        ) from None
+
+
+def detect_reader(path: Path) -> type[SourceReader]:
+    """Return the first registered reader that accepts ``path``.
+
+    Raises:
+        UnknownSystemError: when none does.
+    """
+    for reader in READERS.values():
+        if reader().accepts(path):
+            return reader
+    raise UnknownSystemError(f"no reader recognises {path}",
+                             hint=f"give --system, one of: {', '.join(sorted(READERS))}")
+
+
+__all__ = ["READERS", "SourceReader", "detect_reader", "get_reader"]

@@ -1,0 +1,131 @@
+"""The reader contract: one reader per source system, behind a small typed interface."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from converters.csv_source import SourceBatch, read_delimited, read_header
+from converters.mapping import Mapping, load_mapping
+from formats.errors import SourceError
+from mappings import mapping_path
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceInfo:
+    """What the user pointed the tool at."""
+
+    path: Path
+    mapping: Path | None = None
+    encoding: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceTable:
+    """One source table: a file (or database table) with its columns."""
+
+    name: str
+    path: Path
+    file_name: str
+    columns: tuple[str, ...]
+    encoding: str
+    delimiter: str
+    missing: bool = False
+
+
+class SourceReader(abc.ABC):
+    """A source system reader. Subclasses set the class attributes and implement the methods."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    reads: ClassVar[str]
+    default_mapping: ClassVar[str | None] = None
+
+    @abc.abstractmethod
+    def accepts(self, path: Path) -> bool:
+        """Return whether ``path`` looks like this system's export (cheap, no side effects)."""
+
+    @abc.abstractmethod
+    def load_mapping(self, source: SourceInfo) -> Mapping:
+        """Return the mapping to apply (shipped or given), with source overrides applied."""
+
+    @abc.abstractmethod
+    def tables(self, source: SourceInfo, mapping: Mapping) -> list[SourceTable]:
+        """Return the source tables, including mapped tables that are missing."""
+
+    @abc.abstractmethod
+    def read(self, table: SourceTable) -> Iterator[SourceBatch]:
+        """Yield the table's rows as string batches with their record numbers and problems."""
+
+
+class DelimitedFolderReader(SourceReader):
+    """A folder of delimited text files, one file per table, converted by a mapping file."""
+
+    name: ClassVar[str] = "csv"
+    title: ClassVar[str] = "Delimited text export (any system, with --mapping)"
+    reads: ClassVar[str] = "a folder of .csv/.txt files with a header row; needs a mapping file"
+    extensions: ClassVar[tuple[str, ...]] = (".csv", ".txt", ".tsv")
+
+    def accepts(self, path: Path) -> bool:
+        """Accept a folder that holds delimited files."""
+        return path.is_dir() and any(p.suffix.lower() in self.extensions for p in path.iterdir())
+
+    def load_mapping(self, source: SourceInfo) -> Mapping:
+        """Load the given mapping, or the shipped one; apply an encoding override."""
+        path = source.mapping or (mapping_path(self.default_mapping) if self.default_mapping else None)
+        if path is None:
+            raise SourceError(f"the {self.name} reader needs a mapping file",
+                              hint="give --mapping FILE (journalkonvert scan can draft one)")
+        mapping = load_mapping(path)
+        if source.encoding:
+            from dataclasses import replace
+
+            mapping = mapping.with_source(replace(mapping.source, encoding=source.encoding))
+        return mapping
+
+    def tables(self, source: SourceInfo, mapping: Mapping) -> list[SourceTable]:
+        """List every delimited file in the folder, plus mapped tables whose file is missing."""
+        folder = source.path
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in self.extensions)
+        by_file = {t.file: t.name for t in mapping.tables}
+        enc, delim = mapping.source.encoding, mapping.source.delimiter
+        out: list[SourceTable] = []
+        for p in files:
+            try:
+                columns = tuple(read_header(p, encoding=enc, delimiter=delim))
+            except OSError as exc:
+                raise SourceError(f"{p}: cannot be read: {exc.strerror}", hint="check the file's permissions") from exc
+            out.append(SourceTable(name=by_file.get(p.name, p.stem), path=p, file_name=p.name, columns=columns,
+                                   encoding=enc, delimiter=delim))
+        present = {t.file_name for t in out}
+        for t in mapping.tables:
+            if t.file not in present:
+                out.append(SourceTable(name=t.name, path=folder / t.file, file_name=t.file, columns=(),
+                                       encoding=enc, delimiter=delim, missing=True))
+        return out
+
+    def read(self, table: SourceTable) -> Iterator[SourceBatch]:
+        """Stream the file's rows."""
+        if table.missing:
+            return iter(())
+        return read_delimited(table.path, encoding=table.encoding, delimiter=table.delimiter)
+
+
+class SyntheaCsvReader(DelimitedFolderReader):
+    """Synthea's CSV export (18 tables), with the shipped mapping."""
+
+    name: ClassVar[str] = "synthea-csv"
+    title: ClassVar[str] = "Synthea CSV export (v3, 18 tables)"
+    reads: ClassVar[str] = "a folder with patients.csv, encounters.csv, ... as Synthea writes them"
+    default_mapping: ClassVar[str | None] = "synthea-csv"
+
+    def accepts(self, path: Path) -> bool:
+        """Accept a folder with Synthea's patients.csv header."""
+        patients = path / "patients.csv"
+        if not patients.is_file():
+            return False
+        header = read_header(patients, encoding="utf-8", delimiter=",")
+        return {"Id", "BIRTHDATE", "FIRST", "LAST"} <= set(header)

@@ -1,0 +1,299 @@
+"""The conversion pipeline: read -> map -> write -> describe -> seal, with the ledger checked.
+
+``run_conversion`` is the library entry point. It raises ``ConversionError`` subclasses for
+problems that stop a run (missing source, invalid mapping, existing target, ledger gap); bad
+records never stop it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+import platform
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from converters import get_reader
+from converters.base import SourceInfo, SourceTable
+from converters.csv_source import ROW_COLUMN, row_refs
+from converters.engine import BatchOutcome, Lineage, TableConverter, problems_outcome
+from converters.hashing import RowHasher
+from converters.mapping import Mapping
+from formats.bag import seal_bag, sha256_file
+from formats.description import write_description
+from formats.errors import LedgerGapError, SourceError
+from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA, Ledger
+from formats.model import MODEL_VERSION, TABLES
+from formats.package import AUDIT_FILE, LEDGER_DIR, RAW_DIR, REJECTS_DIR, TABLES_DIR, PackageDraft, PackageLayout
+from formats.progress import NullProgress, ProgressReporter
+from formats.table_sink import TableSink, WrittenTable, duckdb_connection
+
+log = logging.getLogger(__name__)
+TOOL_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversionOptions:
+    """Everything a conversion needs, validated once at the boundary."""
+
+    system: str
+    source: Path
+    archive: Path
+    mapping: Path | None = None
+    encoding: str | None = None
+
+    def settings(self) -> dict[str, str | None]:
+        """Return the settings that shape the output (recorded, and part of run_id)."""
+        return {"system": self.system, "mapping": self.mapping.name if self.mapping else None,
+                "encoding": self.encoding}
+
+
+@dataclass
+class ConversionResult:
+    """What a conversion did."""
+
+    archive: Path
+    run_id: str
+    ledger: Ledger
+    tables: dict[str, int]
+    notes: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def source_rows(self) -> int:
+        """Source records read."""
+        return self.ledger.totals()["source_rows"]
+
+
+Finisher = Callable[[PackageLayout, ConversionResult], None]
+"""Writes extra payload files (e.g. the report) before the bag is sealed."""
+
+
+def _uuid(hexdigest: str) -> str:
+    h = hexdigest
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+class _Sinks:
+    """The table sinks of one run, created on first use."""
+
+    def __init__(self, layout: PackageLayout, scratch: Path) -> None:
+        self.layout = layout
+        self.scratch = scratch
+        self.sinks: dict[str, TableSink] = {}
+
+    def get(self, key: str, schema: pa.Schema, sort_keys: tuple[str, ...], folder: str) -> TableSink:
+        if key not in self.sinks:
+            name = key.split("/", 1)[1]
+            self.sinks[key] = TableSink(name, schema, sort_keys, self.scratch, self.layout.dir(folder))
+        return self.sinks[key]
+
+
+def run_conversion(
+    options: ConversionOptions,
+    *,
+    progress: ProgressReporter | None = None,
+    finishers: Sequence[Finisher] = (),
+) -> ConversionResult:
+    """Convert a source into a new archive package.
+
+    Args:
+        options: what to convert, with which reader, into which new package.
+        progress: receives progress (bytes of source read).
+        finishers: write extra payload files before the bag is sealed.
+
+    Returns:
+        The result: where the package is, its run id, the ledger and table row counts.
+
+    Raises:
+        ConversionError: for problems that make the run impossible (see docs/errors.md).
+
+    Example:
+        >>> opts = ConversionOptions(system="synthea-csv", source=Path("export"), archive=Path("out"))
+        >>> run_conversion(opts).tables["patient"]  # doctest: +SKIP
+        27
+    """
+    started = time.monotonic()
+    started_at = datetime.now(UTC)
+    progress = progress or NullProgress()
+    reader = get_reader(options.system)()
+    source = options.source
+    if not source.exists():
+        raise SourceError(f"source {source} does not exist", hint="give the folder of the export")
+    if not source.is_dir():
+        raise SourceError(f"source {source} is not a folder", hint="give the folder that holds the export files")
+    info = SourceInfo(path=source, mapping=options.mapping, encoding=options.encoding)
+    mapping = reader.load_mapping(info)
+    tables = reader.tables(info, mapping)
+    inputs = {t.file_name: sha256_file(t.path) for t in tables if not t.missing}
+    run_id = _uuid(hashlib.sha256(json.dumps({
+        "tool": TOOL_VERSION, "model": MODEL_VERSION, "reader": reader.name, "mapping": mapping.sha256,
+        "settings": options.settings(), "inputs": inputs,
+    }, sort_keys=True).encode()).hexdigest())
+    draft = PackageDraft(options.archive)
+    try:
+        result = _convert(reader.name, reader.read, mapping, tables, draft, run_id, progress)
+        for finish in finishers:
+            finish(draft.layout, result)
+        audit = _audit(options, mapping, tables, inputs, result, started_at)
+        seal_bag(draft.layout.root, {
+            "Bag-Software-Agent": f"journalkonvert {TOOL_VERSION}",
+            "External-Description": f"Patient journals converted from {mapping.title}",
+            "External-Identifier": run_id,
+            "Bag-Group-Identifier": f"journalkonvert canonical model {MODEL_VERSION}",
+        }, {AUDIT_FILE: json.dumps(audit, indent=2, ensure_ascii=False).encode() + b"\n"})
+        result.archive = draft.publish()
+    except BaseException:
+        draft.discard()
+        raise
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _ordered(tables: list[SourceTable], mapping: Mapping) -> list[SourceTable]:
+    first = mapping.source.patient_table
+    return sorted(tables, key=lambda t: (t.name != first, t.name))
+
+
+def _convert(
+    system: str,
+    read: Callable[[SourceTable], object],
+    mapping: Mapping,
+    tables: list[SourceTable],
+    draft: PackageDraft,
+    run_id: str,
+    progress: ProgressReporter,
+) -> ConversionResult:
+    layout = draft.layout
+    con = duckdb_connection(draft.scratch / "duckdb")
+    hasher = RowHasher(con)
+    sinks = _Sinks(layout, draft.scratch)
+    ledger = Ledger()
+    notes: list[dict[str, str]] = []
+    patient_keys: set[str] = set()
+    progress.start(sum(t.path.stat().st_size for t in tables if not t.missing), "converting")
+    for table in _ordered(tables, mapping):
+        tally = ledger.tally(table.name)
+        tm = mapping.table(table.name)
+        if table.missing:
+            tally.bump(tally.flags, "missing_table")
+            notes.append({"table": table.name, "flag": "missing_table",
+                          "message": f"the mapping expects {table.file_name}, which the source does not have"})
+            continue
+        if tm is not None:
+            needed = tm.consumed_columns() - set(table.columns)
+            if needed:
+                notes.append({"table": table.name, "flag": "mapping_mismatch",
+                              "message": f"{table.file_name} lacks column(s) {', '.join(sorted(needed))}; "
+                                         "the whole table is preserved raw"})
+                tally.bump(tally.flags, "mapping_mismatch")
+                tm = None
+        elif table.columns:
+            tally.bump(tally.flags, "unmapped_table")
+        converter = TableConverter(system, table.name, list(table.columns), tm, patient_keys, hasher,
+                                   is_patient_table=table.name == mapping.source.patient_table)
+        size = table.path.stat().st_size
+        done = 0
+        for batch in read(table):  # type: ignore[attr-defined]
+            n = batch.table.num_rows
+            rows = batch.table.column(ROW_COLUMN).combine_chunks()
+            lineage = Lineage(system, table.name, rows, row_refs(table.file_name, rows),
+                              hasher.record_hashes(batch.table, list(table.columns)), run_id)
+            outcome = converter.convert(batch.table, lineage)
+            unreadable = problems_outcome(batch.problems, system, table.name, table.file_name)
+            tally.source_rows += n + len(batch.problems)
+            for part in (outcome, unreadable):
+                _write(part, sinks, table.name, converter)
+                tally.add_fates(part.fates)
+                for k, v in part.targets.items():
+                    tally.bump(tally.targets, k, v)
+                for k, v in part.reasons.items():
+                    tally.bump(tally.reasons, k, v)
+                for k, v in part.flags.items():
+                    tally.bump(tally.flags, k, v)
+            step = min(size - done, max(1, int(batch.table.nbytes)))
+            done += step
+            progress.advance(step, table.file_name)
+        progress.advance(size - done, table.file_name)
+        if tally.source_rows == 0:
+            tally.bump(tally.flags, "empty_table")
+            notes.append({"table": table.name, "flag": "empty_table", "message": f"{table.file_name} has no records"})
+    progress.finish()
+    written = {key: sink.close(con) for key, sink in sorted(sinks.sinks.items())}
+    con.close()
+    gaps = ledger.gaps()
+    if gaps:
+        detail = "; ".join(f"{t.source_table}: {t.source_rows} read, {t.accounted} accounted" for t in gaps)
+        raise LedgerGapError(f"the ledger does not balance ({detail})",
+                             hint="this is a bug in journalkonvert; please report it with the mapping file")
+    canonical = {w.name: w.rows for k, w in written.items() if w is not None and k.startswith(TABLES_DIR)}
+    for name, expected in ledger.category_totals().items():
+        if canonical.get(name, 0) != expected:
+            raise LedgerGapError(f"canonical table {name} has {canonical.get(name, 0)} rows; ledger says {expected}",
+                                 hint="this is a bug in journalkonvert; please report it")
+    _write_ledger_summary(layout, ledger, written)
+    write_description(layout, system=system, run_id=run_id, tool_version=TOOL_VERSION,
+                      mapping_files=[mapping.path])
+    return ConversionResult(archive=layout.root, run_id=run_id, ledger=ledger, tables=canonical, notes=notes)
+
+
+def _write(outcome: BatchOutcome, sinks: _Sinks, source_table: str, converter: TableConverter) -> None:
+    for key, rows in outcome.canonical.items():
+        name = key.split(":", 1)[1]
+        spec = TABLES[name]
+        sinks.get(f"{TABLES_DIR}/{name}", spec.schema(), spec.sort_keys, TABLES_DIR).write(rows)
+    if outcome.ledger is not None:
+        sinks.get(f"{LEDGER_DIR}/records", LEDGER_RECORD_SCHEMA, ("source_table", "row_number"),
+                  LEDGER_DIR).write(outcome.ledger)
+    if outcome.rejects is not None:
+        sinks.get(f"{REJECTS_DIR}/rejects", REJECT_SCHEMA, ("source_table", "row_number"),
+                  REJECTS_DIR).write(outcome.rejects)
+    if outcome.raw is not None:
+        schema = converter.raw_schema()
+        assert schema is not None
+        sinks.get(f"{RAW_DIR}/{source_table}", schema, ("row_number",), RAW_DIR).write(outcome.raw)
+
+
+def _write_ledger_summary(layout: PackageLayout, ledger: Ledger, written: dict[str, WrittenTable | None]) -> None:
+    folder = layout.dir(LEDGER_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = ledger.to_dict()
+    summary["files"] = {k: w.rows for k, w in written.items() if w is not None}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                                         encoding="utf-8")
+    header = "source_table,source_rows,converted,preserved,rejected,excluded,balanced\r\n"
+    lines = [
+        f"{t.source_table},{t.source_rows},{t.converted},{t.preserved},{t.rejected},{t.excluded},"
+        f"{'true' if t.balanced else 'false'}\r\n"
+        for t in sorted(ledger.tables.values(), key=lambda t: t.source_table)
+    ]
+    (folder / "summary.csv").write_text(header + "".join(lines), encoding="utf-8", newline="")
+
+
+def _audit(options: ConversionOptions, mapping: Mapping, tables: list[SourceTable], inputs: dict[str, str],
+           result: ConversionResult, started_at: datetime) -> dict[str, object]:
+    import duckdb
+
+    return {
+        "tool": "journalkonvert", "tool_version": TOOL_VERSION, "model_version": MODEL_VERSION,
+        "run_id": result.run_id,
+        "started_at": started_at.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
+        "user": getpass.getuser(), "host": socket.gethostname(),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+        "settings": options.settings(), "source": str(options.source.absolute()),
+        "mapping": {"file": mapping.path.name, "sha256": mapping.sha256, "system": mapping.system},
+        "inputs": [{"file": t.file_name, "sha256": inputs.get(t.file_name), "bytes": t.path.stat().st_size
+                    if not t.missing else None, "missing": t.missing} for t in tables],
+        "runtime": {"python": platform.python_version(), "platform": platform.platform(),
+                    "pyarrow": pa.__version__, "duckdb": duckdb.__version__},
+        "note": "the conversion read every journal in the source; this record is that access's log entry",
+    }

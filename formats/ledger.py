@@ -1,0 +1,169 @@
+"""The ledger: every source record gets exactly one fate, and the arithmetic must balance.
+
+For every source table: ``source = converted + preserved + rejected + excluded``. The per-record
+ledger (one row per source record) and the per-table summary are written into the package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import pyarrow as pa
+
+
+class Fate(StrEnum):
+    """What happened to one source record."""
+
+    CONVERTED = "converted"
+    PRESERVED = "preserved"
+    REJECTED = "rejected"
+    EXCLUDED = "excluded"
+
+
+REJECT_REASONS: dict[str, str] = {
+    "malformed_row": "the record could not be parsed (wrong number of fields, broken quoting)",
+    "encoding_error": "the record's bytes are not valid in the declared text encoding",
+    "invalid_date": "a date or time value does not match any declared format",
+    "invalid_number": "a numeric value cannot be read as a number",
+    "missing_required": "a value the mapping declares required is empty",
+    "dangling_reference": "the record refers to a patient (or other key) that does not exist in the source",
+    "duplicate_key": "the record's key was already used by an earlier record of the same table",
+    "unknown_code": "a value is not in the mapping's translation table and the mapping says reject",
+}
+"""Reasons a record is rejected. Fixed vocabulary; see docs/ledger.md."""
+
+EXCLUDE_REASONS: dict[str, str] = {
+    "excluded_by_mapping": "the mapping excludes records like this on purpose (rule and reason recorded)",
+}
+"""Reasons a record is excluded. Fixed vocabulary; the mapping adds its own explanation."""
+
+FLAG_REASONS: dict[str, str] = {
+    "unknown_code": "a value was not in the mapping's translation table; kept as original text",
+    "empty_table": "the source table has a header but no records",
+    "missing_table": "the mapping expects this table but the source has no such file",
+    "unmapped_table": "no mapping consumes this table; all of it is preserved raw",
+    "mapping_mismatch": "the table lacks columns the mapping needs; all of it is preserved raw",
+}
+"""Flags: conditions worth reporting that do not change a record's fate."""
+
+LEDGER_RECORD_SCHEMA = pa.schema([
+    pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
+    pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
+    pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
+    pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
+    pa.field("fate", pa.string(), nullable=False,
+             metadata={"description": "converted, preserved, rejected or excluded"}),
+    pa.field("targets", pa.string(), metadata={"description": "canonical tables the record went to (;-separated)"}),
+    pa.field("reason_code", pa.string(), metadata={"description": "reason for rejected/excluded (vocabulary)"}),
+    pa.field("flags", pa.string(), metadata={"description": "flags raised on the record (;-separated)"}),
+], metadata={"title": "Ledger: the fate of every source record"})
+
+REJECT_SCHEMA = pa.schema([
+    pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
+    pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
+    pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
+    pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
+    pa.field("reason_code", pa.string(), nullable=False, metadata={"description": "reason (fixed vocabulary)"}),
+    pa.field("rule", pa.string(), metadata={"description": "the rule that was broken, with mapping key path"}),
+    pa.field("field", pa.string(), metadata={"description": "source column concerned"}),
+    pa.field("raw_record", pa.string(),
+             metadata={"description": "the whole source record: JSON object of column -> value, or raw text"}),
+    pa.field("raw_base64", pa.string(),
+             metadata={"description": "original bytes (base64) where they are not valid text"}),
+], metadata={"title": "Rejected source records, verbatim, with the reason"})
+
+
+@dataclass
+class TableTally:
+    """Counts of fates for one source table."""
+
+    source_table: str
+    source_rows: int = 0
+    converted: int = 0
+    preserved: int = 0
+    rejected: int = 0
+    excluded: int = 0
+    targets: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def accounted(self) -> int:
+        """Records with a fate."""
+        return self.converted + self.preserved + self.rejected + self.excluded
+
+    @property
+    def balanced(self) -> bool:
+        """Whether source = converted + preserved + rejected + excluded."""
+        return self.source_rows == self.accounted
+
+    def add_fates(self, counts: dict[str, int]) -> None:
+        """Add fate counts (keys are Fate values)."""
+        for fate, n in counts.items():
+            setattr(self, Fate(fate).value, getattr(self, Fate(fate).value) + n)
+
+    def bump(self, bucket: dict[str, int], key: str, n: int = 1) -> None:
+        """Add n to bucket[key]."""
+        if n:
+            bucket[key] = bucket.get(key, 0) + n
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-ready dict, keys sorted for determinism."""
+        return {
+            "source_table": self.source_table,
+            "source_rows": self.source_rows,
+            "converted": self.converted,
+            "preserved": self.preserved,
+            "rejected": self.rejected,
+            "excluded": self.excluded,
+            "balanced": self.balanced,
+            "targets": dict(sorted(self.targets.items())),
+            "reasons": dict(sorted(self.reasons.items())),
+            "flags": dict(sorted(self.flags.items())),
+        }
+
+
+@dataclass
+class Ledger:
+    """The run's ledger: one tally per source table."""
+
+    tables: dict[str, TableTally] = field(default_factory=dict)
+
+    def tally(self, source_table: str) -> TableTally:
+        """Return (creating it if needed) the tally of a source table."""
+        if source_table not in self.tables:
+            self.tables[source_table] = TableTally(source_table)
+        return self.tables[source_table]
+
+    def gaps(self) -> list[TableTally]:
+        """Return the tallies that do not balance."""
+        return [t for t in self.tables.values() if not t.balanced]
+
+    def totals(self) -> dict[str, int]:
+        """Return the fate totals over all source tables."""
+        keys = ("source_rows", "converted", "preserved", "rejected", "excluded")
+        return {k: sum(int(getattr(t, k)) for t in self.tables.values()) for k in keys}
+
+    def category_totals(self) -> dict[str, int]:
+        """Return canonical rows written per category, over all source tables."""
+        out: dict[str, int] = {}
+        for t in self.tables.values():
+            for name, n in t.targets.items():
+                out[name] = out.get(name, 0) + n
+        return dict(sorted(out.items()))
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the ledger summary as a JSON-ready dict."""
+        return {
+            "invariant": "source_rows = converted + preserved + rejected + excluded",
+            "balanced": not self.gaps(),
+            "totals": self.totals(),
+            "categories": self.category_totals(),
+            "tables": [self.tables[k].to_dict() for k in sorted(self.tables)],
+            "reason_vocabulary": {
+                "rejected": REJECT_REASONS,
+                "excluded": EXCLUDE_REASONS,
+                "flags": FLAG_REASONS,
+            },
+        }

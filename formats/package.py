@@ -1,0 +1,118 @@
+"""The archive package: its layout, and building it atomically in a staging folder.
+
+Layout of a package (a BagIt bag)::
+
+    bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
+    audit/conversion-run.json      the run's own record (tag file: who, when, inputs, settings)
+    data/README.txt                for a reader without the tool
+    data/tables/<category>.parquet + .csv    canonical tables (access copy + archival twin)
+    data/raw/<source table>.parquet + .csv   source data no mapping consumes, verbatim
+    data/rejects/rejects.parquet + .csv      rejected records, verbatim, with reasons
+    data/ledger/records.parquet + .csv       the fate of every source record
+    data/ledger/summary.json + summary.csv   the arithmetic per source table
+    data/schema/                   JSON Schemas, data dictionary, ADDML structure description
+    data/mappings/                 the mapping files used
+    data/report/                   the conversion report
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from formats.errors import ArchiveError, OutputExistsError
+
+TABLES_DIR = "tables"
+RAW_DIR = "raw"
+REJECTS_DIR = "rejects"
+LEDGER_DIR = "ledger"
+SCHEMA_DIR = "schema"
+MAPPINGS_DIR = "mappings"
+REPORT_DIR = "report"
+AUDIT_FILE = "audit/conversion-run.json"
+
+
+@dataclass(frozen=True)
+class PackageLayout:
+    """Paths inside an archive package (a bag root)."""
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        """The payload folder."""
+        return self.root / "data"
+
+    def dir(self, name: str) -> Path:
+        """Return the payload sub-folder ``name``."""
+        return self.data / name
+
+    def table(self, name: str, suffix: str = ".parquet") -> Path:
+        """Return the path of canonical table ``name``."""
+        return self.data / TABLES_DIR / f"{name}{suffix}"
+
+    def canonical_tables(self) -> list[str]:
+        """Return the names of the canonical tables present."""
+        return sorted(p.stem for p in (self.data / TABLES_DIR).glob("*.parquet"))
+
+
+def open_package(path: Path) -> PackageLayout:
+    """Return the layout of an existing package.
+
+    Raises:
+        ArchiveError: when ``path`` is not an archive package.
+    """
+    if not path.exists():
+        raise ArchiveError(f"no archive package at {path}", hint="give the folder that journalkonvert convert made")
+    if not (path / "bagit.txt").is_file() or not (path / "data").is_dir():
+        raise ArchiveError(f"{path} is not an archive package (no bagit.txt or data/)",
+                           hint="give the folder that holds bagit.txt")
+    return PackageLayout(path)
+
+
+class PackageDraft:
+    """A package under construction, in a staging folder beside the target.
+
+    The target appears only when ``publish`` is called, complete; an interrupted run leaves at
+    most a hidden staging folder, which ``discard`` (or the next run's clean-up) removes.
+    """
+
+    def __init__(self, target: Path) -> None:
+        target = target.absolute()
+        if target.exists():
+            raise OutputExistsError(f"{target} already exists; journalkonvert never overwrites a package",
+                                    hint="choose a new ARCHIVE path, or remove the old package first")
+        parent = target.parent
+        if not parent.is_dir():
+            raise OutputExistsError(f"the folder {parent} does not exist", hint="create it first")
+        self.target = target
+        self.work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+        self.layout = PackageLayout(self.work / "bag")
+        self.scratch = self.work / "scratch"
+        self.layout.data.mkdir(parents=True)
+        self.scratch.mkdir()
+
+    def publish(self) -> Path:
+        """Make the finished bag owner-only and move it into place."""
+        restrict_permissions(self.layout.root)
+        os.rename(self.layout.root, self.target)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return self.target
+
+    def discard(self) -> None:
+        """Remove the staging folder."""
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def restrict_permissions(root: Path) -> None:
+    """Make every folder 0700 and every file 0600: journals are for the owner's eyes only."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            Path(dirpath, d).chmod(stat.S_IRWXU)
+        for fn in filenames:
+            Path(dirpath, fn).chmod(stat.S_IRUSR | stat.S_IWUSR)
+    root.chmod(stat.S_IRWXU)
