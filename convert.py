@@ -1,0 +1,313 @@
+"""journalkonvert command line: parses options, calls the library, renders results, maps errors to exit codes.
+
+It holds no conversion logic. ``python convert.py ...`` and ``journalkonvert ...`` are the same.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from converters import READERS
+from converters.pipeline import TOOL_VERSION, ConversionOptions, ConversionResult, run_conversion
+from formats.errors import ConversionError, ExitCode
+from formats.package import open_package
+
+err = Console(stderr=True)
+out = Console()
+log = logging.getLogger("journalkonvert")
+DEMO_MARKER = ".journalkonvert-demo"
+
+
+class RichProgress:
+    """Progress bar on stderr; silent when quiet or stderr is not a terminal."""
+
+    def __init__(self, *, enabled: bool, units: str = "bytes") -> None:
+        self.enabled = enabled and err.is_terminal
+        columns = [TextColumn("{task.description}"), BarColumn(),
+                   DownloadColumn() if units == "bytes" else TextColumn("{task.completed}/{task.total}"),
+                   TimeRemainingColumn()]
+        self.progress = Progress(*columns, console=err, transient=True)
+        self.task: Any = None
+
+    def start(self, total: int, description: str) -> None:
+        """Begin."""
+        if self.enabled:
+            self.progress.start()
+            self.task = self.progress.add_task(description, total=total)
+
+    def advance(self, units: int, description: str | None = None) -> None:
+        """Advance."""
+        if self.enabled and self.task is not None:
+            self.progress.update(self.task, advance=units, description=description or None)
+
+    def finish(self) -> None:
+        """Stop."""
+        if self.enabled:
+            self.progress.stop()
+
+
+def configure_logging(verbose: int, *, quiet: bool) -> None:
+    """Send log records to stderr through rich; never to stdout."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
+
+
+class JournalkonvertGroup(click.Group):
+    """Maps every ConversionError to its exit code and a clear message, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn known errors into exit codes."""
+        try:
+            return super().invoke(ctx)
+        except ConversionError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            if exc.hint:
+                err.print(f"  [yellow]→[/] {exc.hint}", highlight=False)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            err.print("[red]interrupted[/]: nothing was written into place")
+            ctx.exit(int(ExitCode.INTERRUPTED))
+
+
+@click.group(cls=JournalkonvertGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(TOOL_VERSION, prog_name="journalkonvert")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, only errors on stderr.")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:  # noqa: FBT001
+    """journalkonvert: move patient journals out of legacy systems into a verifiable archive.
+
+    \b
+    Example:
+      journalkonvert convert --system synthea-csv export/ archive/
+      journalkonvert validate archive/
+      journalkonvert query archive/ "select count(*) from patient"
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    configure_logging(verbose, quiet=quiet)
+
+
+@cli.command()
+def systems() -> None:
+    """List the source systems journalkonvert reads, and what each reads.
+
+    \b
+    Example:
+      journalkonvert systems
+    """
+    from rich.table import Table
+
+    table = Table("system", "title", "reads")
+    for name, reader in sorted(READERS.items()):
+        table.add_row(name, reader.title, reader.reads)
+    out.print(table)
+
+
+@cli.command()
+@click.option("--system", "system", required=True, type=click.Choice(sorted(READERS)),
+              help="The source system (see: journalkonvert systems).")
+@click.option("--mapping", type=click.Path(path_type=Path, dir_okay=False),
+              help="A mapping file to use instead of the system's shipped one.")
+@click.option("--encoding", help="Text encoding of the source files (utf-8, cp1252, cp865, latin-1 ...).")
+@click.option("--no-validate", is_flag=True, help="Skip validating the package after the conversion.")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.pass_context
+def convert(ctx: click.Context, system: str, mapping: Path | None, encoding: str | None, no_validate: bool,  # noqa: FBT001
+            source: Path, archive: Path) -> None:
+    """Convert SOURCE into a new archive package at ARCHIVE.
+
+    The package is built in a hidden folder beside ARCHIVE and moved into place only when it is
+    complete. Every source record is accounted for in the ledger; bad records are rejected with
+    a reason, never dropped.
+
+    \b
+    Example:
+      journalkonvert convert --system synthea-csv ../shared/data/synthea-csv archive/
+      journalkonvert convert --system csv --mapping my.yaml --encoding cp865 export/ archive/
+    """
+    result = _convert(ConversionOptions(system=system, source=source, archive=archive, mapping=mapping,
+                                        encoding=encoding), quiet=ctx.obj["quiet"])
+    _summarise(result, quiet=ctx.obj["quiet"])
+    if not no_validate:
+        _validate_or_exit(result.archive, quiet=ctx.obj["quiet"])
+
+
+def _convert(options: ConversionOptions, *, quiet: bool) -> ConversionResult:
+    from reports.package_report import write_report
+
+    return run_conversion(options, progress=RichProgress(enabled=not quiet), finishers=[write_report])
+
+
+def _summarise(result: ConversionResult, *, quiet: bool) -> None:
+    if quiet:
+        return
+    from reports.console import render_ledger
+
+    render_ledger(err, result.ledger.to_dict(), "en")
+    for note in result.notes:
+        err.print(f"[yellow]note[/] {note['table']}: {note['message']}")
+    err.print(f"[green]Package written:[/] {result.archive}  ({result.source_rows} source records, "
+              f"{result.seconds:.1f} s, run {result.run_id})")
+
+
+def _validate_or_exit(archive: Path, *, quiet: bool, lang: str = "en") -> None:
+    from reports.console import render_validation
+    from validation import validate_archive
+
+    report = validate_archive(archive, progress=RichProgress(enabled=not quiet, units="checks"))
+    if not quiet or not report.valid:
+        render_validation(err, report, lang)
+    if not report.valid:
+        sys.exit(int(ExitCode.VALIDATION_FAILED))
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
+@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
+@click.pass_context
+def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str) -> None:  # noqa: FBT001
+    """Check an archive package: fixity, schemas, CSV twins, ledger, references.
+
+    Exits 0 only when the package is valid (no fatal or error findings), else 4.
+
+    \b
+    Example:
+      journalkonvert validate archive/
+      journalkonvert validate archive/ --json > findings.json
+    """
+    from reports.console import render_validation
+    from validation import validate_archive
+
+    report = validate_archive(archive, progress=RichProgress(enabled=not ctx.obj["quiet"] and not as_json,
+                                                             units="checks"))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        render_validation(out, report, lang)
+    if not report.valid:
+        sys.exit(int(ExitCode.VALIDATION_FAILED))
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.argument("sql")
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+def query(archive: Path, sql: str, output_format: str) -> None:
+    """Run SQL (DuckDB) over the package's tables by their canonical names.
+
+    Tables: the canonical ones (patient, encounter, ...), raw_<source table>, rejects, ledger.
+
+    \b
+    Example:
+      journalkonvert query archive/ "select count(*) from patient"
+      journalkonvert query archive/ "select fate, count(*) from ledger group by 1" --format csv
+    """
+    from reports.console import format_result, render_query
+    from reports.query import run_query
+
+    result = run_query(open_package(archive), sql)
+    if output_format == "table":
+        render_query(out, result)
+    else:
+        click.echo(format_result(result, output_format), nl=False)
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.option("--patient", "patient", required=True, help="patient_id, or the patient's identifier.")
+@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
+def show(archive: Path, patient: str, lang: str) -> None:
+    """Show one patient's journal in the terminal: CAVE first, then everything in time order.
+
+    \b
+    Example:
+      journalkonvert show archive/ --patient 3edac2e3-d223-6fae-d515-daf96ef6bc76
+    """
+    from reports.console import render_journal
+    from reports.journal import load_journal
+
+    render_journal(out, load_journal(open_package(archive), patient), lang)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("demo-output"))
+@click.option("--patients", default=200, show_default=True, help="How many synthetic patients.")
+@click.pass_context
+def demo(ctx: click.Context, directory: Path, patients: int) -> None:
+    """Build a synthetic clinic export, convert it, validate it, and say where everything is.
+
+    No real person is in the demo data. Running it again replaces the earlier demo in DIRECTORY.
+
+    \b
+    Example:
+      journalkonvert demo            (into ./demo-output)
+      journalkonvert demo /tmp/jk --patients 50
+    """
+    from converters.demo_source import write_demo_source
+
+    quiet = ctx.obj["quiet"]
+    if directory.exists():
+        if not (directory / DEMO_MARKER).exists():
+            raise ConversionError(f"{directory} exists and is not a demo folder",
+                                  hint="give a new or empty folder, or an earlier demo folder")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / DEMO_MARKER).write_text("made by journalkonvert demo\n", encoding="utf-8")
+    source, archive = directory / "source", directory / "archive"
+    rows = write_demo_source(source, patients=patients)
+    err.print(f"Synthetic source: {source} ({sum(rows.values())} records in {len(rows)} files)")
+    result = _convert(ConversionOptions(system="synthea-csv", source=source, archive=archive), quiet=quiet)
+    _summarise(result, quiet=quiet)
+    _validate_or_exit(result.archive, quiet=quiet)
+    from reports.query import run_query
+
+    first = run_query(open_package(archive), "select patient_id from patient order by patient_id limit 1")
+    pid = first.column("patient_id")[0].as_py()
+    out.print(f"\n[bold]Archive package:[/] {archive.resolve()}")
+    out.print(f"[bold]Conversion report:[/] {(archive / 'data' / 'report' / 'report.json').resolve()}")
+    out.print("Try:")
+    out.print(f"  journalkonvert query {archive} \"select count(*) from patient\"")
+    out.print(f"  journalkonvert show {archive} --patient {pid}")
+    out.print(f"  journalkonvert validate {archive}")
+
+
+@cli.command()
+@click.option("--dictionary", "what", flag_value="dictionary", default=True, help="The data dictionary (Markdown).")
+@click.option("--json-schema", "what", flag_value="json-schema", help="JSON Schemas of all tables.")
+def model(what: str) -> None:
+    """Print the canonical model: data dictionary or JSON Schemas (generated from one declaration).
+
+    \b
+    Example:
+      journalkonvert model --dictionary > docs/data-dictionary.md
+    """
+    from formats.model import TABLES
+    from formats.schema_docs import data_dictionary_markdown, table_json_schema
+
+    if what == "json-schema":
+        click.echo(json.dumps({n: table_json_schema(s) for n, s in TABLES.items()}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(data_dictionary_markdown())
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Masking of personal identifiers for anything a person or a log may see."""
+
+from __future__ import annotations
+
+import re
+
+_ELEVEN_DIGITS = re.compile(r"(?<!\d)(\d{6})(\d{5})(?!\d)")
+
+
+def mask_identifier(value: str | None) -> str:
+    """Mask an identifier: keep the first six characters of an 11-digit number (``010190*****``).
+
+    Other identifiers keep at most their first three characters.
+
+    Example:
+        >>> mask_identifier("01019012345")
+        '010190*****'
+    """
+    if not value:
+        return ""
+    digits = value.replace(" ", "")
+    if len(digits) == 11 and digits.isdigit():
+        return digits[:6] + "*****"
+    keep = min(3, max(0, len(value) - 4))
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def mask_text(text: str) -> str:
+    """Mask every 11-digit number (a possible fødselsnummer) inside free text."""
+    return _ELEVEN_DIGITS.sub(lambda m: m.group(1) + "*****", text)
