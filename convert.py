@@ -33,9 +33,12 @@ class RichProgress:
 
     def __init__(self, *, enabled: bool, units: str = "bytes") -> None:
         self.enabled = enabled and err.is_terminal
-        columns = [TextColumn("{task.description}"), BarColumn(),
-                   DownloadColumn() if units == "bytes" else TextColumn("{task.completed}/{task.total}"),
-                   TimeRemainingColumn()]
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn() if units == "bytes" else TextColumn("{task.completed}/{task.total}"),
+            TimeRemainingColumn(),
+        ]
         self.progress = Progress(*columns, console=err, transient=True)
         self.task: Any = None
 
@@ -115,17 +118,34 @@ def systems() -> None:
 
 
 @cli.command()
-@click.option("--system", "system", required=True, type=click.Choice(sorted(READERS)),
-              help="The source system (see: journalkonvert systems).")
-@click.option("--mapping", type=click.Path(path_type=Path, dir_okay=False),
-              help="A mapping file to use instead of the system's shipped one.")
+@click.option(
+    "--system",
+    "system",
+    required=True,
+    type=click.Choice(sorted(READERS)),
+    help="The source system (see: journalkonvert systems).",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A mapping file to use instead of the system's shipped one.",
+)
 @click.option("--encoding", help="Text encoding of the source files (utf-8, cp1252, cp865, latin-1 ...).")
 @click.option("--no-validate", is_flag=True, help="Skip validating the package after the conversion.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (same as journalkonvert -q).")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.pass_context
-def convert(ctx: click.Context, system: str, mapping: Path | None, encoding: str | None, no_validate: bool,  # noqa: FBT001
-            source: Path, archive: Path) -> None:
+def convert(
+    ctx: click.Context,
+    system: str,
+    mapping: Path | None,
+    encoding: str | None,
+    no_validate: bool,  # noqa: FBT001
+    quiet: bool,  # noqa: FBT001
+    source: Path,
+    archive: Path,
+) -> None:
     """Convert SOURCE into a new archive package at ARCHIVE.
 
     The package is built in a hidden folder beside ARCHIVE and moved into place only when it is
@@ -137,11 +157,14 @@ def convert(ctx: click.Context, system: str, mapping: Path | None, encoding: str
       journalkonvert convert --system synthea-csv ../shared/data/synthea-csv archive/
       journalkonvert convert --system csv --mapping my.yaml --encoding cp865 export/ archive/
     """
-    result = _convert(ConversionOptions(system=system, source=source, archive=archive, mapping=mapping,
-                                        encoding=encoding), quiet=ctx.obj["quiet"])
-    _summarise(result, quiet=ctx.obj["quiet"])
+    quiet = quiet or ctx.obj["quiet"]
+    result = _convert(
+        ConversionOptions(system=system, source=source, archive=archive, mapping=mapping, encoding=encoding),
+        quiet=quiet,
+    )
+    _summarise(result, quiet=quiet)
     if not no_validate:
-        _validate_or_exit(result.archive, quiet=ctx.obj["quiet"])
+        _validate_or_exit(result.archive, quiet=quiet)
 
 
 def _convert(options: ConversionOptions, *, quiet: bool) -> ConversionResult:
@@ -158,8 +181,10 @@ def _summarise(result: ConversionResult, *, quiet: bool) -> None:
     render_ledger(err, result.ledger.to_dict(), "en")
     for note in result.notes:
         err.print(f"[yellow]note[/] {note['table']}: {note['message']}")
-    err.print(f"[green]Package written:[/] {result.archive}  ({result.source_rows} source records, "
-              f"{result.seconds:.1f} s, run {result.run_id})")
+    err.print(
+        f"[green]Package written:[/] {result.archive}  ({result.source_rows} source records, "
+        f"{result.seconds:.1f} s, run {result.run_id})"
+    )
 
 
 def _validate_or_exit(archive: Path, *, quiet: bool, lang: str = "en") -> None:
@@ -191,8 +216,9 @@ def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str) -> Non
     from reports.console import render_validation
     from validation import validate_archive
 
-    report = validate_archive(archive, progress=RichProgress(enabled=not ctx.obj["quiet"] and not as_json,
-                                                             units="checks"))
+    report = validate_archive(
+        archive, progress=RichProgress(enabled=not ctx.obj["quiet"] and not as_json, units="checks")
+    )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -204,8 +230,14 @@ def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str) -> Non
 @cli.command()
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.argument("sql")
-@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def query(archive: Path, sql: str, output_format: str) -> None:
     """Run SQL (DuckDB) over the package's tables by their canonical names.
 
@@ -262,8 +294,10 @@ def demo(ctx: click.Context, directory: Path, patients: int) -> None:
     quiet = ctx.obj["quiet"]
     if directory.exists():
         if not (directory / DEMO_MARKER).exists():
-            raise ConversionError(f"{directory} exists and is not a demo folder",
-                                  hint="give a new or empty folder, or an earlier demo folder")
+            raise ConversionError(
+                f"{directory} exists and is not a demo folder",
+                hint="give a new or empty folder, or an earlier demo folder",
+            )
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     (directory / DEMO_MARKER).write_text("made by journalkonvert demo\n", encoding="utf-8")
@@ -280,7 +314,7 @@ def demo(ctx: click.Context, directory: Path, patients: int) -> None:
     out.print(f"\n[bold]Archive package:[/] {archive.resolve()}")
     out.print(f"[bold]Conversion report:[/] {(archive / 'data' / 'report' / 'report.json').resolve()}")
     out.print("Try:")
-    out.print(f"  journalkonvert query {archive} \"select count(*) from patient\"")
+    out.print(f'  journalkonvert query {archive} "select count(*) from patient"')
     out.print(f"  journalkonvert show {archive} --patient {pid}")
     out.print(f"  journalkonvert validate {archive}")
 

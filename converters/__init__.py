@@ -34,8 +34,9 @@ def detect_reader(path: Path) -> type[SourceReader]:
     for reader in READERS.values():
         if reader().accepts(path):
             return reader
-    raise UnknownSystemError(f"no reader recognises {path}",
-                             hint=f"give --system, one of: {', '.join(sorted(READERS))}")
+    raise UnknownSystemError(
+        f"no reader recognises {path}", hint=f"give --system, one of: {', '.join(sorted(READERS))}"
+    )
 
 
 __all__ = ["READERS", "SourceReader", "detect_reader", "get_reader"]

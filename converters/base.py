@@ -77,8 +77,10 @@ class DelimitedFolderReader(SourceReader):
         """Load the given mapping, or the shipped one; apply an encoding override."""
         path = source.mapping or (mapping_path(self.default_mapping) if self.default_mapping else None)
         if path is None:
-            raise SourceError(f"the {self.name} reader needs a mapping file",
-                              hint="give --mapping FILE (journalkonvert scan can draft one)")
+            raise SourceError(
+                f"the {self.name} reader needs a mapping file",
+                hint="give --mapping FILE (journalkonvert scan can draft one)",
+            )
         mapping = load_mapping(path)
         if source.encoding:
             from dataclasses import replace
@@ -98,13 +100,30 @@ class DelimitedFolderReader(SourceReader):
                 columns = tuple(read_header(p, encoding=enc, delimiter=delim))
             except OSError as exc:
                 raise SourceError(f"{p}: cannot be read: {exc.strerror}", hint="check the file's permissions") from exc
-            out.append(SourceTable(name=by_file.get(p.name, p.stem), path=p, file_name=p.name, columns=columns,
-                                   encoding=enc, delimiter=delim))
+            out.append(
+                SourceTable(
+                    name=by_file.get(p.name, p.stem),
+                    path=p,
+                    file_name=p.name,
+                    columns=columns,
+                    encoding=enc,
+                    delimiter=delim,
+                )
+            )
         present = {t.file_name for t in out}
         for t in mapping.tables:
             if t.file not in present:
-                out.append(SourceTable(name=t.name, path=folder / t.file, file_name=t.file, columns=(),
-                                       encoding=enc, delimiter=delim, missing=True))
+                out.append(
+                    SourceTable(
+                        name=t.name,
+                        path=folder / t.file,
+                        file_name=t.file,
+                        columns=(),
+                        encoding=enc,
+                        delimiter=delim,
+                        missing=True,
+                    )
+                )
         return out
 
     def read(self, table: SourceTable) -> Iterator[SourceBatch]:

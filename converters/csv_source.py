@@ -79,14 +79,14 @@ def _encoding_problem(table: pa.Table, i: int, row_number: int, column: str) -> 
         row_number=row_number,
         reason="encoding_error",
         rule=f"column {column}: bytes are not valid UTF-8; declare the file's encoding "
-             "(mapping source.encoding or --encoding, e.g. cp1252, cp865, latin-1)",
+        "(mapping source.encoding or --encoding, e.g. cp1252, cp865, latin-1)",
         raw_record=json.dumps(text, ensure_ascii=False),
         raw_base64=base64.b64encode(buf.getvalue().encode("latin-1")).decode("ascii"),
         source_column=column,
     )
 
 
-def _decode(table: pa.Table, utf8_source: bool) -> tuple[pa.Table, list[RowProblem]]:
+def _decode(table: pa.Table, *, utf8_source: bool) -> tuple[pa.Table, list[RowProblem]]:
     """Cast the binary columns to text; rows with invalid UTF-8 become problems."""
     problems: list[RowProblem] = []
     names = [n for n in table.column_names if n != ROW_COLUMN]
@@ -109,9 +109,7 @@ def _decode(table: pa.Table, utf8_source: bool) -> tuple[pa.Table, list[RowProbl
     return out, problems
 
 
-def read_delimited(
-    path: Path, *, encoding: str, delimiter: str, block_size: int = BLOCK_SIZE
-) -> Iterator[SourceBatch]:
+def read_delimited(path: Path, *, encoding: str, delimiter: str, block_size: int = BLOCK_SIZE) -> Iterator[SourceBatch]:
     """Yield the rows of a delimited file as string batches, with problems for unreadable rows.
 
     Args:
@@ -130,27 +128,29 @@ def read_delimited(
     invalid: list[RowProblem] = []
 
     def on_invalid(row: pcsv.InvalidRow) -> str:
-        invalid.append(RowProblem(
-            row_number=row.number,
-            reason="malformed_row",
-            rule=f"expected {row.expected_columns} fields, found {row.actual_columns}",
-            raw_record=row.text,
-        ))
+        invalid.append(
+            RowProblem(
+                row_number=row.number,
+                reason="malformed_row",
+                rule=f"expected {row.expected_columns} fields, found {row.actual_columns}",
+                raw_record=row.text,
+            )
+        )
         return "skip"
 
     read_options = pcsv.ReadOptions(
         use_threads=False, block_size=block_size, encoding="utf8" if utf8_source else encoding
     )
-    parse_options = pcsv.ParseOptions(
-        delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-    )
+    parse_options = pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid)
     convert_options = pcsv.ConvertOptions(
-        column_types={name: pa.binary() for name in header}, strings_can_be_null=False,
+        column_types={name: pa.binary() for name in header},
+        strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
     try:
-        reader = pcsv.open_csv(path, read_options=read_options, parse_options=parse_options,
-                               convert_options=convert_options)
+        reader = pcsv.open_csv(
+            path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+        )
     except (pa.ArrowInvalid, OSError) as exc:
         msg = f"{path}: cannot read as delimited text: {exc}"
         raise SourceError(msg, hint="check the file, its delimiter and its encoding") from exc
@@ -164,7 +164,7 @@ def read_delimited(
         numbers = _row_numbers(next_row, batch.num_rows, invalid_numbers)
         next_row = int(numbers[-1]) + 1 if len(numbers) else next_row
         table = pa.Table.from_batches([batch]).append_column(ROW_COLUMN, pa.array(numbers, pa.int64()))
-        decoded, problems = _decode(table, utf8_source)
+        decoded, problems = _decode(table, utf8_source=utf8_source)
         yield SourceBatch(decoded, fresh + problems)
     rest = invalid[reported:]
     if rest:

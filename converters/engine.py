@@ -65,7 +65,9 @@ def _counts(values: pa.Array) -> dict[str, int]:
     return {str(item["values"]): int(item["counts"]) for item in vc.to_pylist()} if len(vc) else {}
 
 
-def problems_outcome(problems: list[RowProblem], lineage_system: str, source_table: str, file_name: str) -> BatchOutcome:
+def problems_outcome(
+    problems: list[RowProblem], lineage_system: str, source_table: str, file_name: str
+) -> BatchOutcome:
     """Turn rows that could not be parsed into rejects and ledger rows."""
     if not problems:
         return BatchOutcome()
@@ -73,22 +75,33 @@ def problems_outcome(problems: list[RowProblem], lineage_system: str, source_tab
     refs = row_refs(file_name, rows)
     hashes = pa.array([hashlib.sha256((p.raw_base64 or p.raw_record).encode()).hexdigest() for p in problems])
     n = len(problems)
-    rejects = pa.table({
-        "source_table": pa.array([source_table] * n, pa.string()),
-        "row_number": rows,
-        "source_ref": refs,
-        "source_hash": hashes,
-        "reason_code": pa.array([p.reason for p in problems], pa.string()),
-        "rule": pa.array([p.rule for p in problems], pa.string()),
-        "field": pa.array([p.source_column for p in problems], pa.string()),
-        "raw_record": pa.array([p.raw_record for p in problems], pa.string()),
-        "raw_base64": pa.array([p.raw_base64 for p in problems], pa.string()),
-    }, schema=REJECT_SCHEMA)
-    ledger = pa.table({
-        "source_table": rejects["source_table"], "row_number": rows, "source_ref": refs, "source_hash": hashes,
-        "fate": pa.array([Fate.REJECTED.value] * n, pa.string()), "targets": pa.nulls(n, pa.string()),
-        "reason_code": rejects["reason_code"], "flags": pa.nulls(n, pa.string()),
-    }, schema=LEDGER_RECORD_SCHEMA)
+    rejects = pa.table(
+        {
+            "source_table": pa.array([source_table] * n, pa.string()),
+            "row_number": rows,
+            "source_ref": refs,
+            "source_hash": hashes,
+            "reason_code": pa.array([p.reason for p in problems], pa.string()),
+            "rule": pa.array([p.rule for p in problems], pa.string()),
+            "field": pa.array([p.source_column for p in problems], pa.string()),
+            "raw_record": pa.array([p.raw_record for p in problems], pa.string()),
+            "raw_base64": pa.array([p.raw_base64 for p in problems], pa.string()),
+        },
+        schema=REJECT_SCHEMA,
+    )
+    ledger = pa.table(
+        {
+            "source_table": rejects["source_table"],
+            "row_number": rows,
+            "source_ref": refs,
+            "source_hash": hashes,
+            "fate": pa.array([Fate.REJECTED.value] * n, pa.string()),
+            "targets": pa.nulls(n, pa.string()),
+            "reason_code": rejects["reason_code"],
+            "flags": pa.nulls(n, pa.string()),
+        },
+        schema=LEDGER_RECORD_SCHEMA,
+    )
     reasons: dict[str, int] = {}
     for p in problems:
         reasons[p.reason] = reasons.get(p.reason, 0) + 1
@@ -143,11 +156,17 @@ class TableConverter:
         """Return the schema of this table's raw preservation, or None when nothing is kept raw."""
         if not self.raw_columns:
             return None
-        lineage = [pa.field("row_number", pa.int64(), nullable=False), pa.field("source_ref", pa.string(), False),
-                   pa.field("source_hash", pa.string(), False), pa.field("fate", pa.string(), False)]
+        lineage = [
+            pa.field("row_number", pa.int64(), nullable=False),
+            pa.field("source_ref", pa.string(), False),
+            pa.field("source_hash", pa.string(), False),
+            pa.field("fate", pa.string(), False),
+        ]
         desc = {"description": "source column, verbatim; null where the value went to a canonical table"}
-        return pa.schema(lineage + [pa.field(c, pa.string(), metadata=desc) for c in self.raw_columns],
-                         metadata={"title": f"raw preservation of source table {self.source_table}"})
+        return pa.schema(
+            lineage + [pa.field(c, pa.string(), metadata=desc) for c in self.raw_columns],
+            metadata={"title": f"raw preservation of source table {self.source_table}"},
+        )
 
     def convert(self, table: pa.Table, lineage: Lineage) -> BatchOutcome:
         """Convert one batch."""
@@ -183,13 +202,21 @@ class TableConverter:
                 keys = empty_to_null(cols[m.patient])
                 if self.is_patient_table:
                     dup = self._duplicates(keys)
-                    fail(pc.and_(dup, pc.invert(excluded)), "duplicate_key", f"tables.{m.name}.patient: key must be "
-                         "unique", m.patient)
+                    fail(
+                        pc.and_(dup, pc.invert(excluded)),
+                        "duplicate_key",
+                        f"tables.{m.name}.patient: key must be unique",
+                        m.patient,
+                    )
                 else:
                     known = pc.is_in(keys, value_set=pa.array(sorted(self.patient_keys), pa.string()))
                     dangling = pc.invert(pc.fill_null(known, False))
-                    fail(pc.and_(dangling, pc.invert(excluded)), "dangling_reference",
-                         f"tables.{m.name}.patient: {m.patient} must name a patient of the patient table", m.patient)
+                    fail(
+                        pc.and_(dangling, pc.invert(excluded)),
+                        "dangling_reference",
+                        f"tables.{m.name}.patient: {m.patient} must name a patient of the patient table",
+                        m.patient,
+                    )
             for target in m.targets:
                 selected = match(target.where, cols) if target.where else pa.array([True] * n)
                 selected = pc.and_(selected, pc.invert(excluded))
@@ -220,21 +247,40 @@ class TableConverter:
                 out.canonical[f"{ordinal}:{name}"] = self._canonical(name, values, emit, lineage, ordinal)
                 out.targets[name] = out.targets.get(name, 0) + count
         unmatched_fate = Fate.PRESERVED if (m is None or m.unmatched == "preserve") else Fate.EXCLUDED
-        fate = pc.if_else(excluded, pa.scalar(Fate.EXCLUDED.value),
-                          pc.if_else(rejected, pa.scalar(Fate.REJECTED.value),
-                                     pc.if_else(converted, pa.scalar(Fate.CONVERTED.value),
-                                                pa.scalar(unmatched_fate.value))))
+        fate = pc.if_else(
+            excluded,
+            pa.scalar(Fate.EXCLUDED.value),
+            pc.if_else(
+                rejected,
+                pa.scalar(Fate.REJECTED.value),
+                pc.if_else(converted, pa.scalar(Fate.CONVERTED.value), pa.scalar(unmatched_fate.value)),
+            ),
+        )
         no_target = pc.and_(ok, pc.invert(converted))
         if unmatched_fate is Fate.EXCLUDED and m is not None:
             exclude_rule = pc.if_else(no_target, pa.scalar(f"tables.{m.name}.unmatched: exclude"), exclude_rule)
-        reason = pc.coalesce(reject_reason, pc.if_else(pc.or_(excluded, pc.and_(no_target, pa.scalar(
-            unmatched_fate is Fate.EXCLUDED))), pa.scalar("excluded_by_mapping"), _NULL))
+        reason = pc.coalesce(
+            reject_reason,
+            pc.if_else(
+                pc.or_(excluded, pc.and_(no_target, pa.scalar(unmatched_fate is Fate.EXCLUDED))),
+                pa.scalar("excluded_by_mapping"),
+                _NULL,
+            ),
+        )
         flag_text = pc.if_else(pc.and_(flagged, converted), pa.scalar("unknown_code"), _NULL)
-        out.ledger = pa.table({
-            "source_table": pa.array([self.source_table] * n, pa.string()),
-            "row_number": lineage.row_numbers, "source_ref": lineage.refs, "source_hash": lineage.hashes,
-            "fate": fate, "targets": target_names, "reason_code": reason, "flags": flag_text,
-        }, schema=LEDGER_RECORD_SCHEMA)
+        out.ledger = pa.table(
+            {
+                "source_table": pa.array([self.source_table] * n, pa.string()),
+                "row_number": lineage.row_numbers,
+                "source_ref": lineage.refs,
+                "source_hash": lineage.hashes,
+                "fate": fate,
+                "targets": target_names,
+                "reason_code": reason,
+                "flags": flag_text,
+            },
+            schema=LEDGER_RECORD_SCHEMA,
+        )
         out.fates = _counts(fate)
         out.reasons = _counts(reason)
         out.flags = _counts(flag_text)
@@ -242,13 +288,20 @@ class TableConverter:
             keys = empty_to_null(cols[m.patient]).filter(converted)
             self.patient_keys.update(k for k in keys.to_pylist() if k is not None)
         if bool(pc.any(rejected).as_py()):
-            out.rejects = pa.table({
-                "source_table": pa.array([self.source_table] * n, pa.string()),
-                "row_number": lineage.row_numbers, "source_ref": lineage.refs, "source_hash": lineage.hashes,
-                "reason_code": reject_reason, "rule": pc.coalesce(reject_rule, exclude_rule),
-                "field": reject_field, "raw_record": raw_record_json(table, rejected),
-                "raw_base64": pa.nulls(n, pa.string()),
-            }, schema=REJECT_SCHEMA).filter(rejected)
+            out.rejects = pa.table(
+                {
+                    "source_table": pa.array([self.source_table] * n, pa.string()),
+                    "row_number": lineage.row_numbers,
+                    "source_ref": lineage.refs,
+                    "source_hash": lineage.hashes,
+                    "reason_code": reject_reason,
+                    "rule": pc.coalesce(reject_rule, exclude_rule),
+                    "field": reject_field,
+                    "raw_record": raw_record_json(table, rejected),
+                    "raw_base64": pa.nulls(n, pa.string()),
+                },
+                schema=REJECT_SCHEMA,
+            ).filter(rejected)
         out.raw = self._raw(table, cols, fate, lineage)
         return out
 
@@ -301,7 +354,9 @@ class TableConverter:
         if not bool(pc.any(keep).as_py()):
             return None
         data: dict[str, pa.Array] = {
-            "row_number": lineage.row_numbers, "source_ref": lineage.refs, "source_hash": lineage.hashes,
+            "row_number": lineage.row_numbers,
+            "source_ref": lineage.refs,
+            "source_hash": lineage.hashes,
             "fate": fate,
         }
         for c in self.raw_columns:

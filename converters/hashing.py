@@ -48,10 +48,10 @@ class RowHasher:
         if len(refs) == 0:
             return pa.array([], pa.string())
         prefix = system.replace("'", "''")
-        expr = (
-            f"sha256('{prefix}|' || ref || '|{ordinal}')"
-        )
+        expr = f"sha256('{prefix}|' || ref || '|{ordinal}')"
         h = f"({expr})"
-        uuid = (f"substr({h},1,8) || '-' || substr({h},9,4) || '-' || substr({h},13,4) || '-' || "
-                f"substr({h},17,4) || '-' || substr({h},21,12)")
+        uuid = (
+            f"substr({h},1,8) || '-' || substr({h},9,4) || '-' || substr({h},13,4) || '-' || "
+            f"substr({h},17,4) || '-' || substr({h},21,12)"
+        )
         return self._run(pa.table({"ref": refs}), uuid)

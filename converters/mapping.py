@@ -150,8 +150,9 @@ class Mapping:
 
     def with_source(self, source: SourceOptions) -> Mapping:
         """Return a copy with other source options (e.g. ``--encoding`` from the command line)."""
-        return Mapping(self.system, self.title, self.description, source, self.code_systems, self.tables,
-                       self.path, self.sha256)
+        return Mapping(
+            self.system, self.title, self.description, source, self.code_systems, self.tables, self.path, self.sha256
+        )
 
 
 @cache
@@ -264,9 +265,7 @@ class _Builder:
 
     def _table(self, name: str, spec: dict[str, Any]) -> TableMapping:
         path = f"tables.{name}"
-        targets = tuple(
-            self._target(t, f"{path}.targets[{i}]", spec) for i, t in enumerate(spec.get("targets", []))
-        )
+        targets = tuple(self._target(t, f"{path}.targets[{i}]", spec) for i, t in enumerate(spec.get("targets", [])))
         excludes = tuple(
             ExcludeRule(self._condition(e["where"], f"{path}.exclude[{i}].where"), e["reason"])
             for i, e in enumerate(spec.get("exclude", []))
@@ -319,8 +318,9 @@ class _Builder:
                 self.errors.append(f"{path}: {key} is a coded value; give its parts (system, code, display, ...)")
                 return []
             for err in self.coded_validator.iter_errors(value):
-                self.errors.append(f"{path}{'.' if err.absolute_path else ''}{_key_path(err.absolute_path)}: "
-                                   f"{err.message}")
+                self.errors.append(
+                    f"{path}{'.' if err.absolute_path else ''}{_key_path(err.absolute_path)}: {err.message}"
+                )
             out: list[FieldRule] = []
             for part, _ in CODED_PARTS:
                 if part in value:

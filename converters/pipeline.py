@@ -15,16 +15,17 @@ import platform
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from converters import get_reader
 from converters.base import SourceInfo, SourceTable
-from converters.csv_source import ROW_COLUMN, row_refs
+from converters.csv_source import ROW_COLUMN, SourceBatch, row_refs
 from converters.engine import BatchOutcome, Lineage, TableConverter, problems_outcome
 from converters.hashing import RowHasher
 from converters.mapping import Mapping
@@ -33,7 +34,15 @@ from formats.description import write_description
 from formats.errors import LedgerGapError, SourceError
 from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA, Ledger
 from formats.model import MODEL_VERSION, TABLES
-from formats.package import AUDIT_FILE, LEDGER_DIR, RAW_DIR, REJECTS_DIR, TABLES_DIR, PackageDraft, PackageLayout
+from formats.package import (
+    AUDIT_FILE,
+    LEDGER_DIR,
+    RAW_DIR,
+    REJECTS_DIR,
+    TABLES_DIR,
+    PackageDraft,
+    PackageLayout,
+)
 from formats.progress import NullProgress, ProgressReporter
 from formats.table_sink import TableSink, WrittenTable, duckdb_connection
 
@@ -53,8 +62,11 @@ class ConversionOptions:
 
     def settings(self) -> dict[str, str | None]:
         """Return the settings that shape the output (recorded, and part of run_id)."""
-        return {"system": self.system, "mapping": self.mapping.name if self.mapping else None,
-                "encoding": self.encoding}
+        return {
+            "system": self.system,
+            "mapping": self.mapping.name if self.mapping else None,
+            "encoding": self.encoding,
+        }
 
 
 @dataclass
@@ -90,12 +102,25 @@ class _Sinks:
         self.layout = layout
         self.scratch = scratch
         self.sinks: dict[str, TableSink] = {}
+        self.written: dict[str, WrittenTable | None] = {}
 
     def get(self, key: str, schema: pa.Schema, sort_keys: tuple[str, ...], folder: str) -> TableSink:
         if key not in self.sinks:
             name = key.split("/", 1)[1]
             self.sinks[key] = TableSink(name, schema, sort_keys, self.scratch, self.layout.dir(folder))
         return self.sinks[key]
+
+    def close(self, key: str, con: duckdb.DuckDBPyConnection) -> None:
+        """Finish one table now (frees its buffers)."""
+        sink = self.sinks.pop(key, None)
+        if sink is not None:
+            self.written[key] = sink.close(con)
+
+    def close_all(self, con: duckdb.DuckDBPyConnection) -> dict[str, WrittenTable | None]:
+        """Finish every table still open; return all written tables by key."""
+        for key in sorted(self.sinks):
+            self.close(key, con)
+        return dict(sorted(self.written.items()))
 
 
 def run_conversion(
@@ -135,22 +160,37 @@ def run_conversion(
     mapping = reader.load_mapping(info)
     tables = reader.tables(info, mapping)
     inputs = {t.file_name: sha256_file(t.path) for t in tables if not t.missing}
-    run_id = _uuid(hashlib.sha256(json.dumps({
-        "tool": TOOL_VERSION, "model": MODEL_VERSION, "reader": reader.name, "mapping": mapping.sha256,
-        "settings": options.settings(), "inputs": inputs,
-    }, sort_keys=True).encode()).hexdigest())
+    run_id = _uuid(
+        hashlib.sha256(
+            json.dumps(
+                {
+                    "tool": TOOL_VERSION,
+                    "model": MODEL_VERSION,
+                    "reader": reader.name,
+                    "mapping": mapping.sha256,
+                    "settings": options.settings(),
+                    "inputs": inputs,
+                },
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+    )
     draft = PackageDraft(options.archive)
     try:
         result = _convert(reader.name, reader.read, mapping, tables, draft, run_id, progress)
         for finish in finishers:
             finish(draft.layout, result)
         audit = _audit(options, mapping, tables, inputs, result, started_at)
-        seal_bag(draft.layout.root, {
-            "Bag-Software-Agent": f"journalkonvert {TOOL_VERSION}",
-            "External-Description": f"Patient journals converted from {mapping.title}",
-            "External-Identifier": run_id,
-            "Bag-Group-Identifier": f"journalkonvert canonical model {MODEL_VERSION}",
-        }, {AUDIT_FILE: json.dumps(audit, indent=2, ensure_ascii=False).encode() + b"\n"})
+        seal_bag(
+            draft.layout.root,
+            {
+                "Bag-Software-Agent": f"journalkonvert {TOOL_VERSION}",
+                "External-Description": f"Patient journals converted from {mapping.title}",
+                "External-Identifier": run_id,
+                "Bag-Group-Identifier": f"journalkonvert canonical model {MODEL_VERSION}",
+            },
+            {AUDIT_FILE: json.dumps(audit, indent=2, ensure_ascii=False).encode() + b"\n"},
+        )
         result.archive = draft.publish()
     except BaseException:
         draft.discard()
@@ -166,7 +206,7 @@ def _ordered(tables: list[SourceTable], mapping: Mapping) -> list[SourceTable]:
 
 def _convert(
     system: str,
-    read: Callable[[SourceTable], object],
+    read: Callable[[SourceTable], Iterator[SourceBatch]],
     mapping: Mapping,
     tables: list[SourceTable],
     draft: PackageDraft,
@@ -186,28 +226,51 @@ def _convert(
         tm = mapping.table(table.name)
         if table.missing:
             tally.bump(tally.flags, "missing_table")
-            notes.append({"table": table.name, "flag": "missing_table",
-                          "message": f"the mapping expects {table.file_name}, which the source does not have"})
+            notes.append(
+                {
+                    "table": table.name,
+                    "flag": "missing_table",
+                    "message": f"the mapping expects {table.file_name}, which the source does not have",
+                }
+            )
             continue
         if tm is not None:
             needed = tm.consumed_columns() - set(table.columns)
             if needed:
-                notes.append({"table": table.name, "flag": "mapping_mismatch",
-                              "message": f"{table.file_name} lacks column(s) {', '.join(sorted(needed))}; "
-                                         "the whole table is preserved raw"})
+                notes.append(
+                    {
+                        "table": table.name,
+                        "flag": "mapping_mismatch",
+                        "message": f"{table.file_name} lacks column(s) {', '.join(sorted(needed))}; "
+                        "the whole table is preserved raw",
+                    }
+                )
                 tally.bump(tally.flags, "mapping_mismatch")
                 tm = None
         elif table.columns:
             tally.bump(tally.flags, "unmapped_table")
-        converter = TableConverter(system, table.name, list(table.columns), tm, patient_keys, hasher,
-                                   is_patient_table=table.name == mapping.source.patient_table)
+        converter = TableConverter(
+            system,
+            table.name,
+            list(table.columns),
+            tm,
+            patient_keys,
+            hasher,
+            is_patient_table=table.name == mapping.source.patient_table,
+        )
         size = table.path.stat().st_size
         done = 0
-        for batch in read(table):  # type: ignore[attr-defined]
+        for batch in read(table):
             n = batch.table.num_rows
             rows = batch.table.column(ROW_COLUMN).combine_chunks()
-            lineage = Lineage(system, table.name, rows, row_refs(table.file_name, rows),
-                              hasher.record_hashes(batch.table, list(table.columns)), run_id)
+            lineage = Lineage(
+                system,
+                table.name,
+                rows,
+                row_refs(table.file_name, rows),
+                hasher.record_hashes(batch.table, list(table.columns)),
+                run_id,
+            )
             outcome = converter.convert(batch.table, lineage)
             unreadable = problems_outcome(batch.problems, system, table.name, table.file_name)
             tally.source_rows += n + len(batch.problems)
@@ -224,25 +287,29 @@ def _convert(
             done += step
             progress.advance(step, table.file_name)
         progress.advance(size - done, table.file_name)
+        sinks.close(f"{RAW_DIR}/{table.name}", con)
         if tally.source_rows == 0:
             tally.bump(tally.flags, "empty_table")
             notes.append({"table": table.name, "flag": "empty_table", "message": f"{table.file_name} has no records"})
     progress.finish()
-    written = {key: sink.close(con) for key, sink in sorted(sinks.sinks.items())}
+    written = sinks.close_all(con)
     con.close()
     gaps = ledger.gaps()
     if gaps:
         detail = "; ".join(f"{t.source_table}: {t.source_rows} read, {t.accounted} accounted" for t in gaps)
-        raise LedgerGapError(f"the ledger does not balance ({detail})",
-                             hint="this is a bug in journalkonvert; please report it with the mapping file")
+        raise LedgerGapError(
+            f"the ledger does not balance ({detail})",
+            hint="this is a bug in journalkonvert; please report it with the mapping file",
+        )
     canonical = {w.name: w.rows for k, w in written.items() if w is not None and k.startswith(TABLES_DIR)}
     for name, expected in ledger.category_totals().items():
         if canonical.get(name, 0) != expected:
-            raise LedgerGapError(f"canonical table {name} has {canonical.get(name, 0)} rows; ledger says {expected}",
-                                 hint="this is a bug in journalkonvert; please report it")
+            raise LedgerGapError(
+                f"canonical table {name} has {canonical.get(name, 0)} rows; ledger says {expected}",
+                hint="this is a bug in journalkonvert; please report it",
+            )
     _write_ledger_summary(layout, ledger, written)
-    write_description(layout, system=system, run_id=run_id, tool_version=TOOL_VERSION,
-                      mapping_files=[mapping.path])
+    write_description(layout, system=system, run_id=run_id, tool_version=TOOL_VERSION, mapping_files=[mapping.path])
     return ConversionResult(archive=layout.root, run_id=run_id, ledger=ledger, tables=canonical, notes=notes)
 
 
@@ -252,15 +319,17 @@ def _write(outcome: BatchOutcome, sinks: _Sinks, source_table: str, converter: T
         spec = TABLES[name]
         sinks.get(f"{TABLES_DIR}/{name}", spec.schema(), spec.sort_keys, TABLES_DIR).write(rows)
     if outcome.ledger is not None:
-        sinks.get(f"{LEDGER_DIR}/records", LEDGER_RECORD_SCHEMA, ("source_table", "row_number"),
-                  LEDGER_DIR).write(outcome.ledger)
+        sinks.get(f"{LEDGER_DIR}/records", LEDGER_RECORD_SCHEMA, (), LEDGER_DIR).write(
+            outcome.ledger
+        )
     if outcome.rejects is not None:
-        sinks.get(f"{REJECTS_DIR}/rejects", REJECT_SCHEMA, ("source_table", "row_number"),
-                  REJECTS_DIR).write(outcome.rejects)
+        sinks.get(f"{REJECTS_DIR}/rejects", REJECT_SCHEMA, (), REJECTS_DIR).write(
+            outcome.rejects
+        )
     if outcome.raw is not None:
         schema = converter.raw_schema()
         assert schema is not None
-        sinks.get(f"{RAW_DIR}/{source_table}", schema, ("row_number",), RAW_DIR).write(outcome.raw)
+        sinks.get(f"{RAW_DIR}/{source_table}", schema, (), RAW_DIR).write(outcome.raw)
 
 
 def _write_ledger_summary(layout: PackageLayout, ledger: Ledger, written: dict[str, WrittenTable | None]) -> None:
@@ -268,8 +337,9 @@ def _write_ledger_summary(layout: PackageLayout, ledger: Ledger, written: dict[s
     folder.mkdir(parents=True, exist_ok=True)
     summary = ledger.to_dict()
     summary["files"] = {k: w.rows for k, w in written.items() if w is not None}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-                                         encoding="utf-8")
+    (folder / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
     header = "source_table,source_rows,converted,preserved,rejected,excluded,balanced\r\n"
     lines = [
         f"{t.source_table},{t.source_rows},{t.converted},{t.preserved},{t.rejected},{t.excluded},"
@@ -279,21 +349,43 @@ def _write_ledger_summary(layout: PackageLayout, ledger: Ledger, written: dict[s
     (folder / "summary.csv").write_text(header + "".join(lines), encoding="utf-8", newline="")
 
 
-def _audit(options: ConversionOptions, mapping: Mapping, tables: list[SourceTable], inputs: dict[str, str],
-           result: ConversionResult, started_at: datetime) -> dict[str, object]:
+def _audit(
+    options: ConversionOptions,
+    mapping: Mapping,
+    tables: list[SourceTable],
+    inputs: dict[str, str],
+    result: ConversionResult,
+    started_at: datetime,
+) -> dict[str, object]:
     import duckdb
 
     return {
-        "tool": "journalkonvert", "tool_version": TOOL_VERSION, "model_version": MODEL_VERSION,
+        "tool": "journalkonvert",
+        "tool_version": TOOL_VERSION,
+        "model_version": MODEL_VERSION,
         "run_id": result.run_id,
-        "started_at": started_at.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
-        "user": getpass.getuser(), "host": socket.gethostname(),
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "user": getpass.getuser(),
+        "host": socket.gethostname(),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
-        "settings": options.settings(), "source": str(options.source.absolute()),
+        "settings": options.settings(),
+        "source": str(options.source.absolute()),
         "mapping": {"file": mapping.path.name, "sha256": mapping.sha256, "system": mapping.system},
-        "inputs": [{"file": t.file_name, "sha256": inputs.get(t.file_name), "bytes": t.path.stat().st_size
-                    if not t.missing else None, "missing": t.missing} for t in tables],
-        "runtime": {"python": platform.python_version(), "platform": platform.platform(),
-                    "pyarrow": pa.__version__, "duckdb": duckdb.__version__},
+        "inputs": [
+            {
+                "file": t.file_name,
+                "sha256": inputs.get(t.file_name),
+                "bytes": t.path.stat().st_size if not t.missing else None,
+                "missing": t.missing,
+            }
+            for t in tables
+        ],
+        "runtime": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "pyarrow": pa.__version__,
+            "duckdb": duckdb.__version__,
+        },
         "note": "the conversion read every journal in the source; this record is that access's log entry",
     }

@@ -18,8 +18,19 @@ NUMBER_PATTERN = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:
 INTEGER_PATTERN = r"^\s*[+-]?\d+\s*$"
 DECIMAL_PATTERN = r"^\s*[+-]?\d{1,14}(\.\d{0,4})?\s*$"
 BOOLEAN_MAP: dict[str, bool] = {
-    "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
-    "ja": True, "nei": False, "j": True, "n": False, "y": True, "t": True, "f": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+    "ja": True,
+    "nei": False,
+    "j": True,
+    "n": False,
+    "y": True,
+    "t": True,
+    "f": False,
 }
 
 

@@ -16,8 +16,14 @@ from formats.model import MODEL_VERSION
 from formats.schema_docs import type_label
 
 ADDML_NS = "http://www.arkivverket.no/standarder/addml"
-_DATATYPES = {"string": "string", "int64": "integer", "float64": "float", "boolean": "boolean", "date": "date",
-              "timestamp (UTC)": "date"}
+_DATATYPES = {
+    "string": "string",
+    "int64": "integer",
+    "float64": "float",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp (UTC)": "date",
+}
 _FORMATS = {"date": "yyyy-mm-dd", "timestamp (UTC)": "yyyy-mm-dd hh:mm:ss.ffffffZ", "boolean": "true/false"}
 
 

@@ -64,14 +64,16 @@ REASONS A RECORD WAS REJECTED
 """
 
 
-def write_description(layout: PackageLayout, *, system: str, run_id: str, tool_version: str,
-                      mapping_files: list[Path]) -> None:
+def write_description(
+    layout: PackageLayout, *, system: str, run_id: str, tool_version: str, mapping_files: list[Path]
+) -> None:
     """Write README.txt, schemas, data dictionary, mapping copies and ADDML into the payload."""
     data = layout.data
     reasons = "\n".join(f"  {code:<20} {text}" for code, text in REJECT_REASONS.items())
     (data / "README.txt").write_text(
-        README.format(tool_version=tool_version, model_version=MODEL_VERSION, system=system, run_id=run_id,
-                      reasons=reasons).replace("\n", "\r\n"),
+        README.format(
+            tool_version=tool_version, model_version=MODEL_VERSION, system=system, run_id=run_id, reasons=reasons
+        ).replace("\n", "\r\n"),
         encoding="utf-8",
     )
     schema_dir = layout.dir(SCHEMA_DIR)
@@ -93,7 +95,13 @@ def write_description(layout: PackageLayout, *, system: str, run_id: str, tool_v
         schema = pq.read_schema(parquet_path)
         title = (schema.metadata or {}).get(b"title", b"").decode()
         rel = csv_path.relative_to(data).as_posix()
-        described.append(DescribedFile(rel.removesuffix(".csv").replace("/", "."), rel, schema,
-                                       meta.num_rows, sha256_file(csv_path), title))
-    (schema_dir / "addml.xml").write_bytes(addml_document(
-        f"journalkonvert-{run_id}", f"Patient journals converted from {system} by journalkonvert", described))
+        described.append(
+            DescribedFile(
+                rel.removesuffix(".csv").replace("/", "."), rel, schema, meta.num_rows, sha256_file(csv_path), title
+            )
+        )
+    (schema_dir / "addml.xml").write_bytes(
+        addml_document(
+            f"journalkonvert-{run_id}", f"Patient journals converted from {system} by journalkonvert", described
+        )
+    )

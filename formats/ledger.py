@@ -47,31 +47,42 @@ FLAG_REASONS: dict[str, str] = {
 }
 """Flags: conditions worth reporting that do not change a record's fate."""
 
-LEDGER_RECORD_SCHEMA = pa.schema([
-    pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
-    pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
-    pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
-    pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
-    pa.field("fate", pa.string(), nullable=False,
-             metadata={"description": "converted, preserved, rejected or excluded"}),
-    pa.field("targets", pa.string(), metadata={"description": "canonical tables the record went to (;-separated)"}),
-    pa.field("reason_code", pa.string(), metadata={"description": "reason for rejected/excluded (vocabulary)"}),
-    pa.field("flags", pa.string(), metadata={"description": "flags raised on the record (;-separated)"}),
-], metadata={"title": "Ledger: the fate of every source record"})
+LEDGER_RECORD_SCHEMA = pa.schema(
+    [
+        pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
+        pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
+        pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
+        pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
+        pa.field(
+            "fate", pa.string(), nullable=False, metadata={"description": "converted, preserved, rejected or excluded"}
+        ),
+        pa.field("targets", pa.string(), metadata={"description": "canonical tables the record went to (;-separated)"}),
+        pa.field("reason_code", pa.string(), metadata={"description": "reason for rejected/excluded (vocabulary)"}),
+        pa.field("flags", pa.string(), metadata={"description": "flags raised on the record (;-separated)"}),
+    ],
+    metadata={"title": "Ledger: the fate of every source record"},
+)
 
-REJECT_SCHEMA = pa.schema([
-    pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
-    pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
-    pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
-    pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
-    pa.field("reason_code", pa.string(), nullable=False, metadata={"description": "reason (fixed vocabulary)"}),
-    pa.field("rule", pa.string(), metadata={"description": "the rule that was broken, with mapping key path"}),
-    pa.field("field", pa.string(), metadata={"description": "source column concerned"}),
-    pa.field("raw_record", pa.string(),
-             metadata={"description": "the whole source record: JSON object of column -> value, or raw text"}),
-    pa.field("raw_base64", pa.string(),
-             metadata={"description": "original bytes (base64) where they are not valid text"}),
-], metadata={"title": "Rejected source records, verbatim, with the reason"})
+REJECT_SCHEMA = pa.schema(
+    [
+        pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
+        pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
+        pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
+        pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
+        pa.field("reason_code", pa.string(), nullable=False, metadata={"description": "reason (fixed vocabulary)"}),
+        pa.field("rule", pa.string(), metadata={"description": "the rule that was broken, with mapping key path"}),
+        pa.field("field", pa.string(), metadata={"description": "source column concerned"}),
+        pa.field(
+            "raw_record",
+            pa.string(),
+            metadata={"description": "the whole source record: JSON object of column -> value, or raw text"},
+        ),
+        pa.field(
+            "raw_base64", pa.string(), metadata={"description": "original bytes (base64) where they are not valid text"}
+        ),
+    ],
+    metadata={"title": "Rejected source records, verbatim, with the reason"},
+)
 
 
 @dataclass

@@ -69,8 +69,9 @@ def open_package(path: Path) -> PackageLayout:
     if not path.exists():
         raise ArchiveError(f"no archive package at {path}", hint="give the folder that journalkonvert convert made")
     if not (path / "bagit.txt").is_file() or not (path / "data").is_dir():
-        raise ArchiveError(f"{path} is not an archive package (no bagit.txt or data/)",
-                           hint="give the folder that holds bagit.txt")
+        raise ArchiveError(
+            f"{path} is not an archive package (no bagit.txt or data/)", hint="give the folder that holds bagit.txt"
+        )
     return PackageLayout(path)
 
 
@@ -84,8 +85,10 @@ class PackageDraft:
     def __init__(self, target: Path) -> None:
         target = target.absolute()
         if target.exists():
-            raise OutputExistsError(f"{target} already exists; journalkonvert never overwrites a package",
-                                    hint="choose a new ARCHIVE path, or remove the old package first")
+            raise OutputExistsError(
+                f"{target} already exists; journalkonvert never overwrites a package",
+                hint="choose a new ARCHIVE path, or remove the old package first",
+            )
         parent = target.parent
         if not parent.is_dir():
             raise OutputExistsError(f"the folder {parent} does not exist", hint="create it first")
@@ -99,7 +102,7 @@ class PackageDraft:
     def publish(self) -> Path:
         """Make the finished bag owner-only and move it into place."""
         restrict_permissions(self.layout.root)
-        os.rename(self.layout.root, self.target)
+        self.layout.root.rename(self.target)
         shutil.rmtree(self.work, ignore_errors=True)
         return self.target
 

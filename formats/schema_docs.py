@@ -82,10 +82,16 @@ def data_dictionary_markdown() -> str:
         "",
     ]
     for spec in TABLES.values():
-        lines += [f"## `{spec.name}` — {spec.title}", "", spec.description, "",
-                  f"Sorted by: {', '.join(spec.sort_keys)}.", "",
-                  "| field | type | required | personal data | description |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"## `{spec.name}` — {spec.title}",
+            "",
+            spec.description,
+            "",
+            f"Sorted by: {', '.join(spec.sort_keys)}.",
+            "",
+            "| field | type | required | personal data | description |",
+            "|---|---|---|---|---|",
+        ]
         for fs in spec.fields:
             lines.append(
                 f"| `{fs.name}` | {type_label(fs.type)} | {'yes' if fs.required else ''} | "

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-ROW_GROUP_ROWS = 65_536
-DUCKDB_MEMORY_LIMIT = "512MB"
+ROW_GROUP_ROWS = 16_384
+SORT_BATCH_ROWS = 8_192
+DUCKDB_MEMORY_LIMIT = "96MB"
 CSV_TIMESTAMP_FORMAT = "YYYY-MM-DD hh:mm:ss.ffffffZ (UTC)"
 
 
@@ -50,13 +51,54 @@ def read_csv_twin(path: Path, schema: pa.Schema) -> pa.Table:
     return pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
 
+class _FinalFiles:
+    """The Parquet access copy and CSV twin of one table, written in fixed-size row groups."""
+
+    def __init__(self, name: str, schema: pa.Schema, target_dir: Path) -> None:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        self.parquet = target_dir / f"{name}.parquet"
+        self.csv = target_dir / f"{name}.csv"
+        self.schema = schema
+        self._pw = pq.ParquetWriter(
+            self.parquet, schema, compression="zstd", compression_level=9, store_schema=True, write_statistics=True
+        )
+        self._cw = pcsv.CSVWriter(self.csv, schema, write_options=write_csv_options())
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+
+    def _flush(self, table: pa.Table) -> None:
+        table = table.combine_chunks()
+        self._pw.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self._cw.write_table(table)
+
+    def write(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        while self._pending_rows >= ROW_GROUP_ROWS:
+            merged = pa.concat_tables(self._pending)
+            self._flush(merged.slice(0, ROW_GROUP_ROWS))
+            rest = merged.slice(ROW_GROUP_ROWS)
+            self._pending, self._pending_rows = [rest], rest.num_rows
+
+    def close(self) -> None:
+        if self._pending_rows:
+            self._flush(pa.concat_tables(self._pending))
+        self._pending = []
+        self._pw.close()
+        self._cw.close()
+
+
 class TableSink:
-    """Collect batches for one table; write it sorted at ``close``.
+    """Collect batches for one table and write it, sorted when sort keys are given.
+
+    Without sort keys the rows are written in arrival order (which the pipeline keeps
+    deterministic) straight to the final files; with sort keys they are spilled and sorted
+    out of core by DuckDB at ``close``.
 
     Args:
         name: table name (also the file stem).
         schema: the declared schema the files are written with.
-        sort_keys: columns giving a total order (ties would make output depend on input order).
+        sort_keys: columns giving a total order, or () for arrival order.
         staging: a scratch folder for the unsorted spill file.
         target_dir: where ``<name>.parquet`` and ``<name>.csv`` go.
     """
@@ -75,6 +117,7 @@ class TableSink:
         self.target_dir = target_dir
         self._spill_path = staging / f"{name}.{hashlib.sha256(str(target_dir).encode()).hexdigest()[:8]}.spill"
         self._writer: pq.ParquetWriter | None = None
+        self._direct: _FinalFiles | None = None
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
@@ -83,47 +126,34 @@ class TableSink:
             return
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         table = table.select(self.schema.names).cast(self.schema)
+        self.rows += table.num_rows
+        if not self.sort_keys:
+            if self._direct is None:
+                self._direct = _FinalFiles(self.name, self.schema, self.target_dir)
+            self._direct.write(table)
+            return
         if self._writer is None:
             self._spill_path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(self._spill_path, self.schema, compression="lz4")
         self._writer.write_table(table)
-        self.rows += table.num_rows
 
     def close(self, con: duckdb.DuckDBPyConnection) -> WrittenTable | None:
-        """Sort and write the table; return None when it got no rows."""
+        """Finish the table (sorting it if needed); return None when it got no rows."""
+        if self._direct is not None:
+            self._direct.close()
+            return WrittenTable(self.name, self.rows, self._direct.parquet, self._direct.csv)
         if self._writer is None:
             return None
         self._writer.close()
-        self.target_dir.mkdir(parents=True, exist_ok=True)
-        parquet_path = self.target_dir / f"{self.name}.parquet"
-        csv_path = self.target_dir / f"{self.name}.csv"
+        files = _FinalFiles(self.name, self.schema, self.target_dir)
         order = ", ".join(f'"{k}" NULLS FIRST' for k in self.sort_keys)
         spill = str(self._spill_path).replace("'", "''")
-        reader = con.sql(f"SELECT * FROM read_parquet('{spill}') ORDER BY {order}").to_arrow_reader(ROW_GROUP_ROWS)
-        pending: list[pa.Table] = []
-        pending_rows = 0
-        with pq.ParquetWriter(
-            parquet_path, self.schema, compression="zstd", compression_level=9, store_schema=True,
-            write_statistics=True,
-        ) as pw, pcsv.CSVWriter(csv_path, self.schema, write_options=write_csv_options()) as cw:
-
-            def flush(table: pa.Table) -> None:
-                table = table.combine_chunks()
-                pw.write_table(table, row_group_size=ROW_GROUP_ROWS)
-                cw.write_table(table)
-
-            for batch in reader:
-                pending.append(pa.Table.from_batches([batch]).cast(self.schema))
-                pending_rows += batch.num_rows
-                while pending_rows >= ROW_GROUP_ROWS:
-                    merged = pa.concat_tables(pending)
-                    flush(merged.slice(0, ROW_GROUP_ROWS))
-                    rest = merged.slice(ROW_GROUP_ROWS)
-                    pending, pending_rows = [rest], rest.num_rows
-            if pending_rows:
-                flush(pa.concat_tables(pending))
+        reader = con.sql(f"SELECT * FROM read_parquet('{spill}') ORDER BY {order}").to_arrow_reader(SORT_BATCH_ROWS)
+        for batch in reader:
+            files.write(pa.Table.from_batches([batch]).cast(self.schema))
+        files.close()
         self._spill_path.unlink()
-        return WrittenTable(self.name, self.rows, parquet_path, csv_path)
+        return WrittenTable(self.name, self.rows, files.parquet, files.csv)
 
 
 def duckdb_connection(scratch: Path) -> duckdb.DuckDBPyConnection:

@@ -19,27 +19,58 @@ from validation.findings import Severity, ValidationReport
 
 LABELS: dict[str, dict[str, str]] = {
     "nb": {
-        "patient": "Pasient", "born": "Født", "died": "Død", "sex": "Kjønn", "id": "Identifikator",
-        "cave": "CAVE / kritisk informasjon", "none": "ingen registrert", "timeline": "Journal (kronologisk)",
-        "when": "Tid", "what": "Kategori", "entry": "Innhold", "source": "Kilde",
-        "valid": "Pakken er gyldig", "invalid": "Pakken er IKKE gyldig", "findings": "Funn",
-        "table": "Kildetabell", "read": "lest", "converted": "konvertert", "preserved": "bevart rå",
-        "rejected": "avvist", "excluded": "utelatt", "balanced": "balanserer",
+        "patient": "Pasient",
+        "born": "Født",
+        "died": "Død",
+        "sex": "Kjønn",
+        "id": "Identifikator",
+        "cave": "CAVE / kritisk informasjon",
+        "none": "ingen registrert",
+        "timeline": "Journal (kronologisk)",
+        "when": "Tid",
+        "what": "Kategori",
+        "entry": "Innhold",
+        "source": "Kilde",
+        "valid": "Pakken er gyldig",
+        "invalid": "Pakken er IKKE gyldig",
+        "findings": "Funn",
+        "table": "Kildetabell",
+        "read": "lest",
+        "converted": "konvertert",
+        "preserved": "bevart rå",
+        "rejected": "avvist",
+        "excluded": "utelatt",
+        "balanced": "balanserer",
     },
     "en": {
-        "patient": "Patient", "born": "Born", "died": "Died", "sex": "Sex", "id": "Identifier",
-        "cave": "CAVE / critical information", "none": "none recorded", "timeline": "Journal (chronological)",
-        "when": "When", "what": "Category", "entry": "Entry", "source": "Source",
-        "valid": "The package is valid", "invalid": "The package is NOT valid", "findings": "Findings",
-        "table": "Source table", "read": "read", "converted": "converted", "preserved": "preserved raw",
-        "rejected": "rejected", "excluded": "excluded", "balanced": "balances",
+        "patient": "Patient",
+        "born": "Born",
+        "died": "Died",
+        "sex": "Sex",
+        "id": "Identifier",
+        "cave": "CAVE / critical information",
+        "none": "none recorded",
+        "timeline": "Journal (chronological)",
+        "when": "When",
+        "what": "Category",
+        "entry": "Entry",
+        "source": "Source",
+        "valid": "The package is valid",
+        "invalid": "The package is NOT valid",
+        "findings": "Findings",
+        "table": "Source table",
+        "read": "read",
+        "converted": "converted",
+        "preserved": "preserved raw",
+        "rejected": "rejected",
+        "excluded": "excluded",
+        "balanced": "balances",
     },
 }
-SEVERITY_STYLE = {Severity.FATAL: "bold red", Severity.ERROR: "red", Severity.WARNING: "yellow",
-                  Severity.INFO: "cyan"}
+SEVERITY_STYLE = {Severity.FATAL: "bold red", Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
@@ -54,10 +85,14 @@ def render_journal(console: Console, journal: PatientJournal, lang: str = "nb") 
     p = journal.patient
     name = " ".join(x for x in (p.get("given_name"), p.get("family_name")) if x)
     console.rule(f"[bold]{t['patient']}: {name}")
-    console.print(f"{t['id']}: {mask_identifier(p.get('identifier_value'))} ({p.get('identifier_type') or '-'})  "
-                  f"patient_id: {p.get('patient_id')}")
-    console.print(f"{t['born']}: {_fmt(p.get('birth_date'))}  {t['sex']}: {p.get('sex_code') or '-'}"
-                  + (f"  {t['died']}: {_fmt(p.get('death_date'))}" if p.get("death_date") else ""))
+    console.print(
+        f"{t['id']}: {mask_identifier(p.get('identifier_value'))} ({p.get('identifier_type') or '-'})  "
+        f"patient_id: {p.get('patient_id')}"
+    )
+    console.print(
+        f"{t['born']}: {_fmt(p.get('birth_date'))}  {t['sex']}: {p.get('sex_code') or '-'}"
+        + (f"  {t['died']}: {_fmt(p.get('death_date'))}" if p.get("death_date") else "")
+    )
     console.rule(f"[bold red]{t['cave']}")
     if not journal.cave:
         console.print(t["none"])
@@ -91,12 +126,17 @@ def render_ledger(console: Console, ledger: dict[str, Any], lang: str = "nb") ->
     for key in ("table", "read", "converted", "preserved", "rejected", "excluded", "balanced"):
         table.add_column(t[key], justify="left" if key == "table" else "right")
     for row in ledger["tables"]:
-        table.add_row(row["source_table"], *(str(row[k]) for k in ("source_rows", "converted", "preserved",
-                                                                     "rejected", "excluded")),
-                      "✓" if row["balanced"] else "✗")
+        table.add_row(
+            row["source_table"],
+            *(str(row[k]) for k in ("source_rows", "converted", "preserved", "rejected", "excluded")),
+            "✓" if row["balanced"] else "✗",
+        )
     tot = ledger["totals"]
-    table.add_row("[bold]Σ", *(f"[bold]{tot[k]}" for k in ("source_rows", "converted", "preserved", "rejected",
-                                                          "excluded")), "✓" if ledger["balanced"] else "✗")
+    table.add_row(
+        "[bold]Σ",
+        *(f"[bold]{tot[k]}" for k in ("source_rows", "converted", "preserved", "rejected", "excluded")),
+        "✓" if ledger["balanced"] else "✗",
+    )
     console.print(table)
 
 
@@ -106,7 +146,7 @@ def format_result(result: pa.Table, output_format: str) -> str:
         return json.dumps(result.to_pylist(), ensure_ascii=False, default=_fmt, indent=1)
     sink = pa.BufferOutputStream()
     pcsv.write_csv(result, sink, write_options=pcsv.WriteOptions(quoting_style="needed"))
-    return sink.getvalue().to_pybytes().decode("utf-8")
+    return str(sink.getvalue().to_pybytes().decode("utf-8"))
 
 
 def render_query(console: Console, result: pa.Table) -> None:

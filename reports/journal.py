@@ -13,8 +13,10 @@ from reports.query import connect
 
 # table -> (time column, summary SQL expression)
 ENTRY_SQL: dict[str, tuple[str, str]] = {
-    "encounter": ("start_at", "concat_ws(' ', encounter_type_display, '(' || encounter_class_code || ')', "
-                              "'— ' || reason_display)"),
+    "encounter": (
+        "start_at",
+        "concat_ws(' ', encounter_type_display, '(' || encounter_class_code || ')', '— ' || reason_display)",
+    ),
     "diagnosis": ("onset_at", "concat_ws(' ', diagnosis_display, '[' || diagnosis_code || ']')"),
     "critical_info": ("registered_at", "concat_ws(' ', agent_display, '→ ' || reaction_display, severity)"),
     "medication": ("start_at", "concat_ws(' ', drug_display, '[' || drug_code || ']', dosage_text)"),
@@ -66,14 +68,17 @@ def load_journal(layout: PackageLayout, patient: str) -> PatientJournal:
         tables = set(layout.canonical_tables())
         if "patient" not in tables:
             raise PatientNotFoundError("the package has no patient table", hint="was the conversion complete?")
-        cur = con.execute("SELECT * FROM patient WHERE patient_id = ? OR identifier_value = ? LIMIT 2",
-                          [patient, patient])
+        cur = con.execute(
+            "SELECT * FROM patient WHERE patient_id = ? OR identifier_value = ? LIMIT 2", [patient, patient]
+        )
         names = [d[0] for d in cur.description or []]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         if not rows:
-            raise PatientNotFoundError("no patient with that id or identifier in the package",
-                                       hint="list some with: journalkonvert query ARCHIVE "
-                                            "\"select patient_id, birth_date from patient limit 10\"")
+            raise PatientNotFoundError(
+                "no patient with that id or identifier in the package",
+                hint="list some with: journalkonvert query ARCHIVE "
+                '"select patient_id, birth_date from patient limit 10"',
+            )
         person = rows[0]
         journal = PatientJournal(patient=person)
         pid = person["patient_id"]
@@ -82,7 +87,8 @@ def load_journal(layout: PackageLayout, patient: str) -> PatientJournal:
                 continue
             result = con.execute(
                 f"SELECT {when} AS w, {summary} AS s, source_ref FROM {name} WHERE patient_id = ? "
-                f"ORDER BY {when} NULLS LAST, record_id", [pid]
+                f"ORDER BY {when} NULLS LAST, record_id",
+                [pid],
             ).fetchall()
             for w, s, ref in result:
                 entry = JournalEntry(w, name, s or "", ref)

@@ -34,5 +34,6 @@ def write_report(layout: PackageLayout, result: ConversionSummary) -> None:
     }
     folder = layout.dir(REPORT_DIR)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-                                        encoding="utf-8")
+    (folder / "report.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )

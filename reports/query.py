@@ -57,7 +57,9 @@ def run_query(layout: PackageLayout, sql: str) -> pa.Table:
         return con.sql(sql).to_arrow_table() if sql.strip() else pa.table({})
     except duckdb.Error as exc:
         known = ", ".join(package_views(layout))
-        raise QueryError(f"the query failed: {str(exc).splitlines()[0]}", hint=f"tables you can query: {known}") from exc
+        raise QueryError(
+            f"the query failed: {str(exc).splitlines()[0]}", hint=f"tables you can query: {known}"
+        ) from exc
     except AttributeError as exc:
         raise QueryError("the statement returned no rows to show", hint="use a SELECT statement") from exc
     finally:

@@ -32,8 +32,9 @@ def validate_archive(path: Path, *, progress: ProgressReporter | None = None) ->
         report.findings.extend(found[:MAX_LISTED])
         if len(found) > MAX_LISTED:
             worst = min((f.severity for f in found), key=list(Severity).index)
-            report.findings.append(Finding(check.id, worst, f"{len(found) - MAX_LISTED} more finding(s) of this "
-                                           "check not listed"))
+            report.findings.append(
+                Finding(check.id, worst, f"{len(found) - MAX_LISTED} more finding(s) of this check not listed")
+            )
         report.checks_run.append(check.id)
         progress.advance(1, check.title)
     progress.finish()

@@ -16,6 +16,7 @@ from formats.bag import payload_files, read_manifest, sha256_file
 from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA
 from formats.model import MODEL_VERSION, TABLES
 from formats.package import LEDGER_DIR, REJECTS_DIR, TABLES_DIR, PackageLayout
+from formats.table_sink import DUCKDB_MEMORY_LIMIT
 from validation.findings import Finding, Severity
 from validation.twins import compare_twins
 
@@ -41,8 +42,9 @@ def check_fixity(layout: PackageLayout) -> Iterator[Finding]:
     root = layout.root
     for name in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt"):
         if not (root / name).is_file():
-            yield Finding("fixity", Severity.FATAL, f"{name} is missing: the package is not a complete BagIt bag",
-                          path=name)
+            yield Finding(
+                "fixity", Severity.FATAL, f"{name} is missing: the package is not a complete BagIt bag", path=name
+            )
             return
     for manifest in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):
         listed = read_manifest(root, manifest)
@@ -54,8 +56,9 @@ def check_fixity(layout: PackageLayout) -> Iterator[Finding]:
                 yield Finding("fixity", Severity.ERROR, f"{rel} is listed in {manifest} but missing", path=rel)
             elif sha256_file(path) != digest:
                 problems += 1
-                yield Finding("fixity", Severity.ERROR, f"{rel} has been altered: its SHA-256 differs from "
-                              f"{manifest}", path=rel)
+                yield Finding(
+                    "fixity", Severity.ERROR, f"{rel} has been altered: its SHA-256 differs from {manifest}", path=rel
+                )
         if manifest == "manifest-sha256.txt":
             for p in payload_files(root):
                 rel = _rel(layout, p)
@@ -75,8 +78,9 @@ def check_schema(layout: PackageLayout) -> Iterator[Finding]:
         rel = _rel(layout, path)
         spec = TABLES.get(path.stem)
         if spec is None:
-            yield Finding("schema", Severity.ERROR, f"{rel}: {path.stem} is not a table of model {MODEL_VERSION}",
-                          path=rel)
+            yield Finding(
+                "schema", Severity.ERROR, f"{rel}: {path.stem} is not a table of model {MODEL_VERSION}", path=rel
+            )
             continue
         try:
             actual = pq.read_schema(path)
@@ -86,10 +90,17 @@ def check_schema(layout: PackageLayout) -> Iterator[Finding]:
         yield from _compare_schema(rel, spec.name, actual, spec.schema())
         version = (actual.metadata or {}).get(b"model_version", b"").decode()
         if version != MODEL_VERSION:
-            yield Finding("schema", Severity.ERROR, f"{rel}: model version {version or 'missing'}, expected "
-                          f"{MODEL_VERSION}", path=rel, table=spec.name)
-    for rel, schema in ((f"data/{LEDGER_DIR}/records.parquet", LEDGER_RECORD_SCHEMA),
-                        (f"data/{REJECTS_DIR}/rejects.parquet", REJECT_SCHEMA)):
+            yield Finding(
+                "schema",
+                Severity.ERROR,
+                f"{rel}: model version {version or 'missing'}, expected {MODEL_VERSION}",
+                path=rel,
+                table=spec.name,
+            )
+    for rel, schema in (
+        (f"data/{LEDGER_DIR}/records.parquet", LEDGER_RECORD_SCHEMA),
+        (f"data/{REJECTS_DIR}/rejects.parquet", REJECT_SCHEMA),
+    ):
         path = layout.root / rel
         if path.is_file():
             yield from _compare_schema(rel, path.stem, pq.read_schema(path), schema)
@@ -99,13 +110,23 @@ def _compare_schema(rel: str, table: str, actual: pa.Schema, declared: pa.Schema
     if actual.names != declared.names:
         missing = sorted(set(declared.names) - set(actual.names))
         extra = sorted(set(actual.names) - set(declared.names))
-        yield Finding("schema", Severity.ERROR, f"{rel}: columns differ from the declaration (missing: "
-                      f"{missing or 'none'}, unexpected: {extra or 'none'})", path=rel, table=table)
+        yield Finding(
+            "schema",
+            Severity.ERROR,
+            f"{rel}: columns differ from the declaration (missing: {missing or 'none'}, unexpected: {extra or 'none'})",
+            path=rel,
+            table=table,
+        )
         return
     for a, d in zip(actual, declared, strict=True):
         if not a.type.equals(d.type):
-            yield Finding("schema", Severity.ERROR, f"{rel}: column {a.name} is {a.type}, declared {d.type}",
-                          path=rel, table=table)
+            yield Finding(
+                "schema",
+                Severity.ERROR,
+                f"{rel}: column {a.name} is {a.type}, declared {d.type}",
+                path=rel,
+                table=table,
+            )
 
 
 def check_twins(layout: PackageLayout) -> Iterator[Finding]:
@@ -129,12 +150,20 @@ def check_twins(layout: PackageLayout) -> Iterator[Finding]:
             yield Finding("twins", Severity.ERROR, f"{rel} and its Parquet twin disagree: {problem}", path=rel)
 
 
+def bounded_connection() -> duckdb.DuckDBPyConnection:
+    """Return a DuckDB connection whose memory stays bounded however large the package."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit='{DUCKDB_MEMORY_LIMIT}'")
+    con.execute("SET threads=2")
+    return con
+
+
 def _q(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
 def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
-    """The ledger balances per source table, and agrees with the records and the tables written."""
+    """Check that the ledger balances per source table and agrees with the records and tables written."""
     summary_path = layout.dir(LEDGER_DIR) / "summary.json"
     records_path = layout.dir(LEDGER_DIR) / "records.parquet"
     if not summary_path.is_file():
@@ -149,13 +178,18 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
     for t in summary.get("tables", []):
         accounted = sum(int(t.get(k, 0)) for k in fates)
         if accounted != int(t.get("source_rows", -1)):
-            yield Finding("ledger", Severity.ERROR, f"source table {t.get('source_table')}: {t.get('source_rows')} "
-                          f"records read but {accounted} accounted for", table=t.get("source_table"))
+            yield Finding(
+                "ledger",
+                Severity.ERROR,
+                f"source table {t.get('source_table')}: {t.get('source_rows')} "
+                f"records read but {accounted} accounted for",
+                table=t.get("source_table"),
+            )
     if not records_path.is_file():
         if summary.get("totals", {}).get("source_rows", 0):
             yield Finding("ledger", Severity.ERROR, "data/ledger/records.parquet is missing")
         return
-    con = duckdb.connect()
+    con = bounded_connection()
     rows = con.execute(
         f"SELECT source_table, fate, count(*) FROM read_parquet({_q(records_path)}) GROUP BY ALL"
     ).fetchall()
@@ -164,8 +198,13 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
         for fate in fates:
             n = recount.get((t["source_table"], fate), 0)
             if n != int(t.get(fate, 0)):
-                yield Finding("ledger", Severity.ERROR, f"source table {t['source_table']}: summary says {t.get(fate)} "
-                              f"{fate}, the per-record ledger has {n}", table=t["source_table"])
+                yield Finding(
+                    "ledger",
+                    Severity.ERROR,
+                    f"source table {t['source_table']}: summary says {t.get(fate)} "
+                    f"{fate}, the per-record ledger has {n}",
+                    table=t["source_table"],
+                )
     dup = con.execute(f"SELECT count(*) - count(DISTINCT source_ref) FROM read_parquet({_q(records_path)})").fetchone()
     if dup and dup[0]:
         yield Finding("ledger", Severity.ERROR, f"{dup[0]} source record(s) have more than one fate", count=int(dup[0]))
@@ -173,13 +212,22 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
         path = layout.table(name)
         actual = pq.read_metadata(path).num_rows if path.is_file() else 0
         if actual != expected:
-            yield Finding("ledger", Severity.ERROR, f"table {name} has {actual} rows; the ledger says {expected} "
-                          "were converted into it", table=name, path=_rel(layout, path))
+            yield Finding(
+                "ledger",
+                Severity.ERROR,
+                f"table {name} has {actual} rows; the ledger says {expected} were converted into it",
+                table=name,
+                path=_rel(layout, path),
+            )
     rejects = layout.dir(REJECTS_DIR) / "rejects.parquet"
     n_rejects = pq.read_metadata(rejects).num_rows if rejects.is_file() else 0
     if n_rejects != summary.get("totals", {}).get("rejected", 0):
-        yield Finding("ledger", Severity.ERROR, f"rejects/ holds {n_rejects} records; the ledger says "
-                      f"{summary.get('totals', {}).get('rejected', 0)} were rejected")
+        yield Finding(
+            "ledger",
+            Severity.ERROR,
+            f"rejects/ holds {n_rejects} records; the ledger says "
+            f"{summary.get('totals', {}).get('rejected', 0)} were rejected",
+        )
 
 
 def check_references(layout: PackageLayout) -> Iterator[Finding]:
@@ -189,22 +237,36 @@ def check_references(layout: PackageLayout) -> Iterator[Finding]:
     scoped = [n for n in names if n in TABLES and TABLES[n].patient_scoped and n != "patient"]
     if not patient.is_file():
         if scoped:
-            yield Finding("references", Severity.ERROR, "there is no patient table, yet other tables refer to "
-                          "patients", path="data/tables/patient.parquet")
+            yield Finding(
+                "references",
+                Severity.ERROR,
+                "there is no patient table, yet other tables refer to patients",
+                path="data/tables/patient.parquet",
+            )
         return
-    con = duckdb.connect()
+    con = bounded_connection()
     for name in scoped:
         row = con.execute(
             f"SELECT count(*), min(t.source_ref) FROM read_parquet({_q(layout.table(name))}) t "
             f"ANTI JOIN read_parquet({_q(patient)}) p ON t.patient_id = p.patient_id"
         ).fetchone()
         if row and row[0]:
-            yield Finding("references", Severity.ERROR, f"{row[0]} row(s) of {name} refer to a patient that is not "
-                          f"in the patient table (first: {row[1]})", table=name, count=int(row[0]))
+            yield Finding(
+                "references",
+                Severity.ERROR,
+                f"{row[0]} row(s) of {name} refer to a patient that is not in the patient table (first: {row[1]})",
+                table=name,
+                count=int(row[0]),
+            )
     dup = con.execute(f"SELECT count(*) - count(DISTINCT patient_id) FROM read_parquet({_q(patient)})").fetchone()
     if dup and dup[0]:
-        yield Finding("references", Severity.ERROR, f"{dup[0]} patient_id value(s) occur more than once in patient",
-                      table="patient", count=int(dup[0]))
+        yield Finding(
+            "references",
+            Severity.ERROR,
+            f"{dup[0]} patient_id value(s) occur more than once in patient",
+            table="patient",
+            count=int(dup[0]),
+        )
 
 
 CHECKS: tuple[Check, ...] = (

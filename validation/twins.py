@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-CHUNK_ROWS = 65_536
+CHUNK_ROWS = 16_384
 
 
 def _csv_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    convert = pcsv.ConvertOptions(column_types={f.name: f.type for f in schema}, strings_can_be_null=True,
-                                  quoted_strings_can_be_null=False)
-    read = pcsv.ReadOptions(encoding="utf8", block_size=1 << 22, use_threads=False)
+    convert = pcsv.ConvertOptions(
+        column_types={f.name: f.type for f in schema}, strings_can_be_null=True, quoted_strings_can_be_null=False
+    )
+    read = pcsv.ReadOptions(encoding="utf8", block_size=1 << 20, use_threads=False)
     parse = pcsv.ParseOptions(newlines_in_values=True)
     yield from pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
