@@ -176,7 +176,17 @@ def measure(label: str, cmd: list[str], workdir: Path, rows: int) -> Measurement
 def converter_cmd(template: str | None, src: Path, out: Path) -> list[str]:
     """Return the converter command line for replica ``src`` and output ``out``."""
     if template is None:
-        return [sys.executable, "convert.py", "convert", "--system", "synthea-csv", "--quiet", "--no-validate", str(src), str(out)]
+        return [
+            sys.executable,
+            "convert.py",
+            "convert",
+            "--system",
+            "synthea-csv",
+            "--quiet",
+            "--no-validate",
+            str(src),
+            str(out),
+        ]
     return [
         part.replace("{python}", sys.executable).replace("{src}", str(src)).replace("{out}", str(out))
         for part in shlex.split(template)

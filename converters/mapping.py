@@ -168,6 +168,15 @@ def _key_path(parts: Any) -> str:
     return out or "(top level)"
 
 
+def _suffix(parts: Any) -> str:
+    """Return ``.key.path`` for a non-empty path inside a value, else nothing."""
+    parts = list(parts)
+    if not parts:
+        return ""
+    text = _key_path(parts)
+    return text if text.startswith("[") else "." + text
+
+
 def load_mapping(path: Path) -> Mapping:
     """Load, validate and return a mapping file.
 
@@ -335,7 +344,7 @@ class _Builder:
         errs = list(self.value_validator.iter_errors(value))
         if errs:
             for e in errs:
-                self.errors.append(f"{path}{'.' if e.absolute_path else ''}{_key_path(e.absolute_path)}: {e.message}")
+                self.errors.append(f"{path}{_suffix(e.absolute_path)}: {e.message}")
             return None
         if isinstance(value, str):
             if is_system:
@@ -363,6 +372,13 @@ class _Builder:
             if is_system:
                 constant = self._system(constant, path)
         mapping = value.get("map")
+        if mapping is not None:
+            odd = [k for k in mapping if not isinstance(k, str)]
+            if odd:
+                self.errors.append(
+                    f"{path}.map: keys {odd!r} were read by YAML as {', '.join(type(k).__name__ for k in odd)}; "
+                    "quote them (e.g. '01': ...) so the source codes are compared as text"
+                )
         return ValueRule(
             path=path,
             target_type=target_type,

@@ -154,7 +154,24 @@ def parse_number(values: pa.Array, target: pa.DataType) -> Evaluated:
     ok = pc.match_substring_regex(values, pattern)
     good = pc.if_else(ok, pc.utf8_trim_whitespace(values), pa.scalar(None, pa.string()))
     bad = pc.and_(_present(values), pc.invert(pc.fill_null(ok, False)))
-    return Evaluated(pc.cast(good, target), reasons(bad, "invalid_number"))
+    try:
+        out = pc.cast(good, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # rare: a value matches the pattern but does not fit the type (e.g. > int64); find it per value
+        fits = [v is None or _fits(v, target) for v in good.to_pylist()]
+        fit_mask = pa.array(fits, pa.bool_())
+        good = pc.if_else(fit_mask, good, pa.scalar(None, pa.string()))
+        bad = pc.or_(bad, pc.invert(fit_mask))
+        out = pc.cast(good, target)
+    return Evaluated(out, reasons(bad, "invalid_number"))
+
+
+def _fits(value: str, target: pa.DataType) -> bool:
+    try:
+        pc.cast(pa.array([value], pa.string()), target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def parse_boolean(values: pa.Array) -> Evaluated:
@@ -188,9 +205,9 @@ def evaluate(rule: ValueRule, columns: dict[str, pa.Array], length: int) -> Eval
     flags = None
     if rule.mapping is not None:
         translated = translate(raw, rule.mapping, rule.on_unknown)
-        if translated.errors is not None:
-            return Evaluated(pa.nulls(length, rule.target_type), translated.errors)
-        raw, flags = translated.values, translated.flags
+        raw, flags, translate_errors = translated.values, translated.flags, translated.errors
+    else:
+        translate_errors = None
     target = rule.target_type
     if pa.types.is_string(target):
         result = Evaluated(raw)
@@ -201,6 +218,8 @@ def evaluate(rule: ValueRule, columns: dict[str, pa.Array], length: int) -> Eval
     else:
         result = parse_number(raw, target)
     errors = result.errors
+    if translate_errors is not None:
+        errors = pc.coalesce(translate_errors, errors) if errors is not None else translate_errors
     if rule.required:
         missing = reasons(pc.is_null(result.values), "missing_required")
         if missing is not None:
