@@ -79,7 +79,7 @@ class DelimitedFolderReader(SourceReader):
         if path is None:
             raise SourceError(
                 f"the {self.name} reader needs a mapping file",
-                hint="give --mapping FILE (journalkonvert scan can draft one)",
+                hint="give --mapping FILE (docs/mapping.md describes the format)",
             )
         mapping = load_mapping(path)
         if source.encoding:

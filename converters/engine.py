@@ -133,6 +133,7 @@ class TableConverter:
         is_patient_table: bool = False,
     ) -> None:
         self.hasher = hasher
+        self._key_array: pa.Array | None = None
         self.system = system
         self.source_table = source_table
         self.columns = columns
@@ -209,7 +210,7 @@ class TableConverter:
                         m.patient,
                     )
                 else:
-                    known = pc.is_in(keys, value_set=pa.array(sorted(self.patient_keys), pa.string()))
+                    known = pc.is_in(keys, value_set=self._patient_key_array())
                     dangling = pc.invert(pc.fill_null(known, False))
                     fail(
                         pc.and_(dangling, pc.invert(excluded)),
@@ -304,6 +305,12 @@ class TableConverter:
             ).filter(rejected)
         out.raw = self._raw(table, cols, fate, lineage)
         return out
+
+    def _patient_key_array(self) -> pa.Array:
+        """Return the known patient keys as an Arrow array, built once per table."""
+        if self._key_array is None:
+            self._key_array = pa.array(sorted(self.patient_keys), pa.string())
+        return self._key_array
 
     def _duplicates(self, keys: pa.Array) -> pa.Array:
         seen = self.patient_keys

@@ -91,7 +91,9 @@ class PackageDraft:
             )
         parent = target.parent
         if not parent.is_dir():
-            raise OutputExistsError(f"the folder {parent} does not exist", hint="create it first")
+            raise ArchiveError(
+                f"the folder {parent} does not exist", hint="create it first, or give another ARCHIVE path"
+            )
         self.target = target
         self.work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
         self.layout = PackageLayout(self.work / "bag")

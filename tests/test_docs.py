@@ -26,7 +26,7 @@ from formats.schema_docs import data_dictionary_markdown  # noqa: E402
 DOCS = REPO / "docs"
 CLI_MD = DOCS / "cli.md"
 DOC_FILES = ("cli.md", "errors.md", "mapping.md", "ledger.md", "package.md", "design_notes.md", "data-dictionary.md")
-HELP_WIDTH = 100
+HELP_WIDTH = 78  # what click uses in any terminal of 80 columns or more (COLUMNS=100 included)
 
 
 def _read(name: str) -> str:
@@ -127,7 +127,11 @@ def refresh_cli_md() -> None:
             print(f"docs/cli.md: no section for 'journalkonvert {name}'; add one by hand")
             continue
         current = help_output(name)
-        text = pattern.sub(lambda m, h=current: m.group(1) + h + m.group(3), text, count=1)
+
+        def replace(match: re.Match[str], new: str = current) -> str:
+            return match.group(1) + new + match.group(3)
+
+        text = pattern.sub(replace, text, count=1)
     CLI_MD.write_text(text, encoding="utf-8")
 
 
