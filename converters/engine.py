@@ -65,6 +65,16 @@ def _counts(values: pa.Array) -> dict[str, int]:
     return {str(item["values"]): int(item["counts"]) for item in vc.to_pylist()} if len(vc) else {}
 
 
+def lineage_columns(source_table: str, rows: pa.Array, refs: pa.Array, hashes: pa.Array) -> dict[str, pa.Array]:
+    """Return the four columns that say which source record a ledger or reject row is about."""
+    return {
+        "source_table": pa.array([source_table] * len(rows), pa.string()),
+        "row_number": rows,
+        "source_ref": refs,
+        "source_hash": hashes,
+    }
+
+
 def problems_outcome(
     problems: list[RowProblem], lineage_system: str, source_table: str, file_name: str
 ) -> BatchOutcome:
@@ -75,14 +85,14 @@ def problems_outcome(
     refs = row_refs(file_name, rows)
     hashes = pa.array([hashlib.sha256((p.raw_base64 or p.raw_record).encode()).hexdigest() for p in problems])
     n = len(problems)
+    where = lineage_columns(source_table, rows, refs, hashes)
+    reason = pa.array([p.reason for p in problems], pa.string())
+    rule = pa.array([p.rule for p in problems], pa.string())
     rejects = pa.table(
         {
-            "source_table": pa.array([source_table] * n, pa.string()),
-            "row_number": rows,
-            "source_ref": refs,
-            "source_hash": hashes,
-            "reason_code": pa.array([p.reason for p in problems], pa.string()),
-            "rule": pa.array([p.rule for p in problems], pa.string()),
+            **where,
+            "reason_code": reason,
+            "rule": rule,
             "field": pa.array([p.source_column for p in problems], pa.string()),
             "raw_record": pa.array([p.raw_record for p in problems], pa.string()),
             "raw_base64": pa.array([p.raw_base64 for p in problems], pa.string()),
@@ -91,13 +101,11 @@ def problems_outcome(
     )
     ledger = pa.table(
         {
-            "source_table": rejects["source_table"],
-            "row_number": rows,
-            "source_ref": refs,
-            "source_hash": hashes,
+            **where,
             "fate": pa.array([Fate.REJECTED.value] * n, pa.string()),
             "targets": pa.nulls(n, pa.string()),
-            "reason_code": rejects["reason_code"],
+            "reason_code": reason,
+            "rule": rule,
             "flags": pa.nulls(n, pa.string()),
         },
         schema=LEDGER_RECORD_SCHEMA,
@@ -269,15 +277,15 @@ class TableConverter:
             ),
         )
         flag_text = pc.if_else(pc.and_(flagged, converted), pa.scalar("unknown_code"), _NULL)
+        where = lineage_columns(self.source_table, lineage.row_numbers, lineage.refs, lineage.hashes)
+        rule = pc.coalesce(reject_rule, exclude_rule)
         out.ledger = pa.table(
             {
-                "source_table": pa.array([self.source_table] * n, pa.string()),
-                "row_number": lineage.row_numbers,
-                "source_ref": lineage.refs,
-                "source_hash": lineage.hashes,
+                **where,
                 "fate": fate,
                 "targets": target_names,
                 "reason_code": reason,
+                "rule": rule,
                 "flags": flag_text,
             },
             schema=LEDGER_RECORD_SCHEMA,
@@ -291,12 +299,9 @@ class TableConverter:
         if bool(pc.any(rejected).as_py()):
             out.rejects = pa.table(
                 {
-                    "source_table": pa.array([self.source_table] * n, pa.string()),
-                    "row_number": lineage.row_numbers,
-                    "source_ref": lineage.refs,
-                    "source_hash": lineage.hashes,
+                    **where,
                     "reason_code": reject_reason,
-                    "rule": pc.coalesce(reject_rule, exclude_rule),
+                    "rule": rule,
                     "field": reject_field,
                     "raw_record": raw_record_json(table, rejected),
                     "raw_base64": pa.nulls(n, pa.string()),

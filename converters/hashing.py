@@ -12,6 +12,8 @@ import itertools
 import duckdb
 import pyarrow as pa
 
+from formats.table_sink import sql_string
+
 _names = itertools.count()
 
 
@@ -47,8 +49,7 @@ class RowHasher:
         """Return UUID-shaped ids from ``sha256(system|ref|ordinal)``."""
         if len(refs) == 0:
             return pa.array([], pa.string())
-        prefix = system.replace("'", "''")
-        expr = f"sha256('{prefix}|' || ref || '|{ordinal}')"
+        expr = f"sha256({sql_string(system + '|')} || ref || '|{ordinal}')"
         h = f"({expr})"
         uuid = (
             f"substr({h},1,8) || '-' || substr({h},9,4) || '-' || substr({h},13,4) || '-' || "

@@ -319,13 +319,9 @@ def _write(outcome: BatchOutcome, sinks: _Sinks, source_table: str, converter: T
         spec = TABLES[name]
         sinks.get(f"{TABLES_DIR}/{name}", spec.schema(), spec.sort_keys, TABLES_DIR).write(rows)
     if outcome.ledger is not None:
-        sinks.get(f"{LEDGER_DIR}/records", LEDGER_RECORD_SCHEMA, (), LEDGER_DIR).write(
-            outcome.ledger
-        )
+        sinks.get(f"{LEDGER_DIR}/records", LEDGER_RECORD_SCHEMA, (), LEDGER_DIR).write(outcome.ledger)
     if outcome.rejects is not None:
-        sinks.get(f"{REJECTS_DIR}/rejects", REJECT_SCHEMA, (), REJECTS_DIR).write(
-            outcome.rejects
-        )
+        sinks.get(f"{REJECTS_DIR}/rejects", REJECT_SCHEMA, (), REJECTS_DIR).write(outcome.rejects)
     if outcome.raw is not None:
         schema = converter.raw_schema()
         assert schema is not None

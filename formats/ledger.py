@@ -58,6 +58,11 @@ LEDGER_RECORD_SCHEMA = pa.schema(
         ),
         pa.field("targets", pa.string(), metadata={"description": "canonical tables the record went to (;-separated)"}),
         pa.field("reason_code", pa.string(), metadata={"description": "reason for rejected/excluded (vocabulary)"}),
+        pa.field(
+            "rule",
+            pa.string(),
+            metadata={"description": "the rule broken (rejected) or applied (excluded), with its mapping key path"},
+        ),
         pa.field("flags", pa.string(), metadata={"description": "flags raised on the record (;-separated)"}),
     ],
     metadata={"title": "Ledger: the fate of every source record"},

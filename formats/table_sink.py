@@ -33,6 +33,11 @@ class WrittenTable:
     csv: Path
 
 
+def sql_string(value: str | Path) -> str:
+    """Return ``value`` as a quoted SQL string literal (for paths and names in DuckDB statements)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def write_csv_options() -> pcsv.WriteOptions:
     """Return the CSV dialect of the archival twin (RFC 4180; empty unquoted field = null)."""
     return pcsv.WriteOptions(include_header=True, delimiter=",", quoting_style="needed", eol="\r\n")
@@ -147,8 +152,9 @@ class TableSink:
         self._writer.close()
         files = _FinalFiles(self.name, self.schema, self.target_dir)
         order = ", ".join(f'"{k}" NULLS FIRST' for k in self.sort_keys)
-        spill = str(self._spill_path).replace("'", "''")
-        reader = con.sql(f"SELECT * FROM read_parquet('{spill}') ORDER BY {order}").to_arrow_reader(SORT_BATCH_ROWS)
+        reader = con.sql(
+            f"SELECT * FROM read_parquet({sql_string(self._spill_path)}) ORDER BY {order}"
+        ).to_arrow_reader(SORT_BATCH_ROWS)
         for batch in reader:
             files.write(pa.Table.from_batches([batch]).cast(self.schema))
         files.close()
@@ -161,7 +167,7 @@ def duckdb_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     scratch.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET memory_limit='{DUCKDB_MEMORY_LIMIT}'")
-    con.execute(f"SET temp_directory='{str(scratch).replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"SET temp_directory={sql_string(scratch)}")
     con.execute("SET preserve_insertion_order=true")
     con.execute("SET TimeZone='UTC'")
     con.execute("SET threads=2")

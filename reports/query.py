@@ -9,14 +9,11 @@ import pyarrow as pa
 
 from formats.errors import ConversionError
 from formats.package import LEDGER_DIR, RAW_DIR, REJECTS_DIR, PackageLayout
+from formats.table_sink import sql_string
 
 
 class QueryError(ConversionError):
     """The SQL could not be run."""
-
-
-def _q(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def package_views(layout: PackageLayout) -> dict[str, Path]:
@@ -38,7 +35,7 @@ def connect(layout: PackageLayout) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone='UTC'")
     for name, path in package_views(layout).items():
-        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_q(path)})')
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({sql_string(path)})')
     return con
 
 

@@ -16,7 +16,7 @@ from formats.bag import payload_files, read_manifest, sha256_file
 from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA
 from formats.model import MODEL_VERSION, TABLES
 from formats.package import LEDGER_DIR, REJECTS_DIR, TABLES_DIR, PackageLayout
-from formats.table_sink import DUCKDB_MEMORY_LIMIT
+from formats.table_sink import DUCKDB_MEMORY_LIMIT, sql_string
 from validation.findings import Finding, Severity
 from validation.twins import compare_twins
 
@@ -158,10 +158,6 @@ def bounded_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _q(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
     """Check that the ledger balances per source table and agrees with the records and tables written."""
     summary_path = layout.dir(LEDGER_DIR) / "summary.json"
@@ -191,7 +187,7 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
         return
     con = bounded_connection()
     rows = con.execute(
-        f"SELECT source_table, fate, count(*) FROM read_parquet({_q(records_path)}) GROUP BY ALL"
+        f"SELECT source_table, fate, count(*) FROM read_parquet({sql_string(records_path)}) GROUP BY ALL"
     ).fetchall()
     recount: dict[tuple[str, str], int] = {(r[0], r[1]): int(r[2]) for r in rows}
     for t in summary.get("tables", []):
@@ -205,7 +201,9 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
                     f"{fate}, the per-record ledger has {n}",
                     table=t["source_table"],
                 )
-    dup = con.execute(f"SELECT count(*) - count(DISTINCT source_ref) FROM read_parquet({_q(records_path)})").fetchone()
+    dup = con.execute(
+        f"SELECT count(*) - count(DISTINCT source_ref) FROM read_parquet({sql_string(records_path)})"
+    ).fetchone()
     if dup and dup[0]:
         yield Finding("ledger", Severity.ERROR, f"{dup[0]} source record(s) have more than one fate", count=int(dup[0]))
     for name, expected in summary.get("categories", {}).items():
@@ -247,8 +245,8 @@ def check_references(layout: PackageLayout) -> Iterator[Finding]:
     con = bounded_connection()
     for name in scoped:
         row = con.execute(
-            f"SELECT count(*), min(t.source_ref) FROM read_parquet({_q(layout.table(name))}) t "
-            f"ANTI JOIN read_parquet({_q(patient)}) p ON t.patient_id = p.patient_id"
+            f"SELECT count(*), min(t.source_ref) FROM read_parquet({sql_string(layout.table(name))}) t "
+            f"ANTI JOIN read_parquet({sql_string(patient)}) p ON t.patient_id = p.patient_id"
         ).fetchone()
         if row and row[0]:
             yield Finding(
@@ -258,7 +256,9 @@ def check_references(layout: PackageLayout) -> Iterator[Finding]:
                 table=name,
                 count=int(row[0]),
             )
-    dup = con.execute(f"SELECT count(*) - count(DISTINCT patient_id) FROM read_parquet({_q(patient)})").fetchone()
+    dup = con.execute(
+        f"SELECT count(*) - count(DISTINCT patient_id) FROM read_parquet({sql_string(patient)})"
+    ).fetchone()
     if dup and dup[0]:
         yield Finding(
             "references",
