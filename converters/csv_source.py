@@ -3,14 +3,18 @@
 Every field is read as text (types are the mapping's business), each row keeps its record number
 (the header is record 1), and rows that cannot be read (wrong field count, bytes that are not
 valid in the declared encoding) are handed back as problems instead of stopping the run.
+
+A file that decodes cleanly takes the fast path (pyarrow's streaming CSV reader). A file with
+any byte that is not valid in its declared encoding takes the careful path: record by record in
+Python, so that each bad record is rejected alone with its exact original bytes.
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,56 +61,103 @@ def read_header(path: Path, *, encoding: str, delimiter: str) -> list[str]:
     return next(csv.reader([text], delimiter=delimiter))
 
 
-def _find_bad_utf8(column: pa.Array) -> list[int]:
-    """Return the row indexes whose bytes are not valid UTF-8 (slow path, only after a failed cast)."""
-    bad = []
-    for i, value in enumerate(column.to_pylist()):
-        if value is None:
-            continue
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError:
-            bad.append(i)
-    return bad
+def decodes_cleanly(path: Path, encoding: str) -> bool:
+    """Return whether every byte of the file is valid in ``encoding`` (streamed, chunk by chunk)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(BLOCK_SIZE):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
-def _encoding_problem(table: pa.Table, i: int, row_number: int, column: str) -> RowProblem:
-    values = {name: table.column(name)[i].as_py() for name in table.column_names if name != ROW_COLUMN}
-    text = {k: (v.decode("utf-8", errors="backslashreplace") if v is not None else None) for k, v in values.items()}
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow([(v or b"").decode("latin-1") for v in values.values()])
+def _batch(header: list[str], columns: list[list[str]], rows: list[int]) -> pa.Table:
+    data = {name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)}
+    data[ROW_COLUMN] = pa.array(rows, pa.int64())
+    return pa.table(data)
+
+
+def _raw_problem(number: int, raw: bytes, reason: str, rule: str, column: str | None, encoding: str) -> RowProblem:
     return RowProblem(
-        row_number=row_number,
-        reason="encoding_error",
-        rule=f"column {column}: bytes are not valid UTF-8; declare the file's encoding "
-        "(mapping source.encoding or --encoding, e.g. cp1252, cp865, latin-1)",
-        raw_record=json.dumps(text, ensure_ascii=False),
-        raw_base64=base64.b64encode(buf.getvalue().encode("latin-1")).decode("ascii"),
+        row_number=number,
+        reason=reason,
+        rule=rule,
+        raw_record=raw.decode(encoding, errors="backslashreplace"),
+        raw_base64=base64.b64encode(raw).decode("ascii"),
         source_column=column,
     )
 
 
-def _decode(table: pa.Table, *, utf8_source: bool) -> tuple[pa.Table, list[RowProblem]]:
-    """Cast the binary columns to text; rows with invalid UTF-8 become problems."""
-    problems: list[RowProblem] = []
-    names = [n for n in table.column_names if n != ROW_COLUMN]
-    bad_rows: dict[int, str] = {}
-    if utf8_source:
-        for name in names:
+def _read_careful(path: Path, *, encoding: str, delimiter: str, batch_rows: int = 8192) -> Iterator[SourceBatch]:
+    """Read a file that does not decode cleanly, record by record, keeping each bad record's exact bytes.
+
+    The file is read as latin-1 (one character per byte, so nothing is lost), split into records by
+    the csv module, and every field is decoded with ``encoding`` on its own. A record whose field
+    count is wrong, or one of whose fields does not decode, becomes a problem with its original bytes.
+    """
+    consumed: list[str] = []
+
+    def lines(handle: io.TextIOBase) -> Iterator[str]:
+        for line in handle:
+            consumed.append(line)
+            yield line
+
+    with path.open("r", encoding="latin-1", newline="") as handle:
+        reader = csv.reader(lines(handle), delimiter=delimiter)
+        header: list[str] = []
+        columns: list[list[str]] = []
+        rows: list[int] = []
+        problems: list[RowProblem] = []
+        for number, record in enumerate(reader, start=1):
+            raw = _without_line_end("".join(consumed).encode("latin-1"))
+            consumed.clear()
+            if not record:
+                continue
+            if number == 1:
+                header = [f.encode("latin-1").decode(encoding, errors="replace").lstrip("\ufeff") for f in record]
+                columns = [[] for _ in header]
+                continue
+            if len(record) != len(header):
+                rule = f"expected {len(header)} fields, found {len(record)}"
+                problems.append(_raw_problem(number, raw, "malformed_row", rule, None, encoding))
+                continue
             try:
-                table.column(name).cast(pa.string())
-            except pa.ArrowInvalid:
-                for i in _find_bad_utf8(table.column(name).combine_chunks()):
-                    bad_rows.setdefault(i, name)
-    if bad_rows:
-        rows = table.column(ROW_COLUMN).to_pylist()
-        problems = [_encoding_problem(table, i, rows[i], col) for i, col in sorted(bad_rows.items())]
-        keep = np.ones(table.num_rows, dtype=bool)
-        keep[list(bad_rows)] = False
-        table = table.filter(pa.array(keep))
-    columns = [table.column(n).cast(pa.string()) for n in names]
-    out = pa.table(columns + [table.column(ROW_COLUMN)], names=[*names, ROW_COLUMN])
-    return out, problems
+                values = [f.encode("latin-1").decode(encoding) for f in record]
+            except UnicodeDecodeError:
+                bad = next(h for h, f in zip(header, record, strict=True) if not _decodes(f, encoding))
+                rule = (
+                    f"column {bad}: bytes are not valid {encoding}; declare the file's encoding "
+                    "(mapping source.encoding or --encoding, e.g. cp1252, cp865, latin-1)"
+                )
+                problems.append(_raw_problem(number, raw, "encoding_error", rule, bad, encoding))
+                continue
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+            rows.append(number)
+            if len(rows) >= batch_rows:
+                yield SourceBatch(_batch(header, columns, rows), problems)
+                columns, rows, problems = [[] for _ in header], [], []
+        if rows or problems:
+            yield SourceBatch(_batch(header, columns, rows), problems)
+
+
+def _without_line_end(raw: bytes) -> bytes:
+    """Return a record's bytes without the line end that separates it from the next record."""
+    for end in (b"\r\n", b"\n", b"\r"):
+        if raw.endswith(end):
+            return raw[: -len(end)]
+    return raw
+
+
+def _decodes(field_text: str, encoding: str) -> bool:
+    try:
+        field_text.encode("latin-1").decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_delimited(path: Path, *, encoding: str, delimiter: str, block_size: int = BLOCK_SIZE) -> Iterator[SourceBatch]:
@@ -123,6 +174,9 @@ def read_delimited(path: Path, *, encoding: str, delimiter: str, block_size: int
     """
     header = read_header(path, encoding=encoding, delimiter=delimiter)
     if not header:
+        return
+    if not decodes_cleanly(path, encoding):
+        yield from _read_careful(path, encoding=encoding, delimiter=delimiter)
         return
     utf8_source = encoding.lower().replace("_", "-") in UTF8_NAMES
     invalid: list[RowProblem] = []
@@ -164,8 +218,12 @@ def read_delimited(path: Path, *, encoding: str, delimiter: str, block_size: int
         numbers = _row_numbers(next_row, batch.num_rows, invalid_numbers)
         next_row = int(numbers[-1]) + 1 if len(numbers) else next_row
         table = pa.Table.from_batches([batch]).append_column(ROW_COLUMN, pa.array(numbers, pa.int64()))
-        decoded, problems = _decode(table, utf8_source=utf8_source)
-        yield SourceBatch(decoded, fresh + problems)
+        names = [n for n in table.column_names if n != ROW_COLUMN]
+        decoded = pa.table(
+            [table.column(n).cast(pa.string()) for n in names] + [table.column(ROW_COLUMN)],
+            names=[*names, ROW_COLUMN],
+        )
+        yield SourceBatch(decoded, fresh)
     rest = invalid[reported:]
     if rest:
         empty = pa.table({**{n: pa.array([], pa.string()) for n in header}, ROW_COLUMN: pa.array([], pa.int64())})

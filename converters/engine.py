@@ -7,6 +7,7 @@ preserved or excluded (no target matched: the table's ``unmatched`` setting).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -75,6 +76,13 @@ def lineage_columns(source_table: str, rows: pa.Array, refs: pa.Array, hashes: p
     }
 
 
+def _raw_bytes(problem: RowProblem) -> bytes:
+    """Return the original bytes of an unreadable record (its text as UTF-8 where bytes were not kept)."""
+    if problem.raw_base64 is not None:
+        return base64.b64decode(problem.raw_base64)
+    return problem.raw_record.encode("utf-8")
+
+
 def problems_outcome(
     problems: list[RowProblem], lineage_system: str, source_table: str, file_name: str
 ) -> BatchOutcome:
@@ -83,7 +91,7 @@ def problems_outcome(
         return BatchOutcome()
     rows = pa.array([p.row_number for p in problems], pa.int64())
     refs = row_refs(file_name, rows)
-    hashes = pa.array([hashlib.sha256((p.raw_base64 or p.raw_record).encode()).hexdigest() for p in problems])
+    hashes = pa.array([hashlib.sha256(_raw_bytes(p)).hexdigest() for p in problems], pa.string())
     n = len(problems)
     where = lineage_columns(source_table, rows, refs, hashes)
     reason = pa.array([p.reason for p in problems], pa.string())

@@ -132,7 +132,7 @@ def parse_temporal(values: pa.Array, formats: tuple[str, ...], target: pa.DataTy
 
     Naive times are read in ``timezone`` and stored as UTC instants; dates stay calendar dates.
     """
-    parsed = [pc.strptime(values, format=fmt, unit="us", error_is_null=True) for fmt in formats]
+    parsed = [_strptime_exact(values, fmt) for fmt in formats]
     result = pc.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
     if pa.types.is_date(target):
         out = pc.cast(result, pa.date32())
@@ -141,6 +141,29 @@ def parse_temporal(values: pa.Array, formats: tuple[str, ...], target: pa.DataTy
         out = pc.cast(aware, target)
     bad = pc.and_(_present(values), pc.is_null(result))
     return Evaluated(out, reasons(bad, "invalid_date"))
+
+
+_LEADING_ZEROS = r"(^|[^0-9])0+([0-9])"
+
+
+def _strptime_exact(values: pa.Array, fmt: str) -> pa.Array:
+    """Parse with ``fmt``; null where the value does not match or names a day that does not exist.
+
+    Arrow's strptime rolls impossible dates over (2001-02-29 becomes 2001-03-01). Writing the
+    parsed value back with the same format and comparing it with the input (leading zeros and
+    case aside) catches that, so such a value is reported as invalid instead of silently changed.
+    """
+    parsed = pc.strptime(values, format=fmt, unit="us", error_is_null=True)
+    if "%z" in fmt or "%Z" in fmt:
+        return parsed
+    seconds = pc.cast(parsed, pa.timestamp("s"), safe=False)
+    written = pc.strftime(seconds, format=fmt)
+
+    def canonical(text: pa.Array) -> pa.Array:
+        return pc.replace_substring_regex(pc.utf8_lower(pc.utf8_trim_whitespace(text)), _LEADING_ZEROS, r"\1\2")
+
+    same = pc.fill_null(pc.equal(canonical(written), canonical(values)), False)
+    return pc.if_else(same, parsed, pa.scalar(None, parsed.type))
 
 
 def parse_number(values: pa.Array, target: pa.DataType) -> Evaluated:

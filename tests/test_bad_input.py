@@ -9,11 +9,11 @@ that the package still validates.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -231,13 +231,6 @@ def test_declared_encoding_reads_the_same_file(tmp_path: Path) -> None:
     assert_sound(c)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="encoding_error raw_base64 is rebuilt with csv.writer from the parsed fields, not taken from the "
-    "source: quotes (and any other non-minimal quoting) of the original record are lost "
-    "(converters/csv_source.py _encoding_problem)",
-)
 def test_wrong_encoding_keeps_original_bytes_of_a_quoted_record(tmp_path: Path) -> None:
     row = '"2020-01-01","","p1","enc-1","25064002","Bl\u00f8dning"'
     data = lines(CONDITIONS_HEADER, row).encode("latin-1")
@@ -247,15 +240,6 @@ def test_wrong_encoding_keeps_original_bytes_of_a_quoted_record(tmp_path: Path) 
     assert base64.b64decode(reject["raw_base64"]) == row.encode("latin-1")
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.xfail(
-    strict=True,
-    raises=(SourceError, pa.ArrowInvalid),
-    reason="a malformed row whose bytes are not valid UTF-8 makes pyarrow's invalid_row_handler fail to "
-    "decode InvalidRow.text (UnicodeDecodeError, swallowed); pyarrow then raises ArrowInvalid, which "
-    "read_delimited turns into SourceError in the first block (uncaught ArrowInvalid in later blocks): "
-    "the whole run stops instead of rejecting one record (converters/csv_source.py read_delimited)",
-)
 def test_malformed_row_with_invalid_utf8_is_rejected_not_fatal(tmp_path: Path) -> None:
     patients = TWO_PATIENTS.encode() + b"p9,Bl\xf8dning\n" + patient_row("p3").encode() + b"\n"
     c = convert(tmp_path, {"patients.csv": patients})
@@ -421,3 +405,23 @@ def test_failure_mid_run_leaves_no_partial_package(tmp_path: Path) -> None:
 def test_errors_are_conversion_errors() -> None:
     for cls in (SourceError, MappingFileError, OutputExistsError):
         assert issubclass(cls, ConversionError)
+
+
+def test_byte_undefined_in_a_single_byte_encoding_rejects_only_its_record(tmp_path: Path) -> None:
+    # 0x81 has no character in cp1252; the record holding it is rejected, the rest convert.
+    data = lines(CONDITIONS_HEADER, condition_row("p1", description="X"), condition_row("p2")).encode("cp1252")
+    data = data.replace(b",X\n", b",B\x81d\n")
+    c = convert(tmp_path, {"patients.csv": TWO_PATIENTS, "conditions.csv": data}, encoding="cp1252")
+    [reject] = c.rejects()
+    assert reject["reason_code"] == "encoding_error"
+    assert reject["field"] == "DESCRIPTION"
+    assert b"\x81" in base64.b64decode(reject["raw_base64"])
+    assert c.table("conditions")["converted"] == 1
+    assert_sound(c)
+
+
+def test_source_hash_of_an_unreadable_record_is_the_hash_of_its_bytes(tmp_path: Path) -> None:
+    c = convert(tmp_path, {"patients.csv": TWO_PATIENTS, "conditions.csv": LATIN1_CONDITIONS})
+    [reject] = c.rejects()
+    original = base64.b64decode(reject["raw_base64"])
+    assert reject["source_hash"] == hashlib.sha256(original).hexdigest()

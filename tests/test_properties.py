@@ -108,11 +108,6 @@ def test_date_with_a_letter_is_invalid_date(case: tuple[str, str]) -> None:
     assert _errors(result) == ["invalid_date"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_temporal accepts impossible calendar dates: pc.strptime normalises 2001-02-29 / "
-    "30.02.2000 / 31.04.2020 into the next month instead of reporting invalid_date",
-)
 @pytest.mark.parametrize(
     ("text", "fmt"),
     [("2001-02-29", "%Y-%m-%d"), ("30.02.2000", "%d.%m.%Y"), ("20200431", "%Y%m%d")],
