@@ -27,7 +27,7 @@ import pyarrow.csv as pcsv
 from formats.errors import SourceError
 
 ROW_COLUMN = "_row_number"
-BLOCK_SIZE = 1 << 20
+BLOCK_SIZE = 1 << 18
 UTF8_NAMES = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
 
 

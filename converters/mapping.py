@@ -207,12 +207,19 @@ def load_mapping(path: Path) -> Mapping:
         f"{_key_path(e.absolute_path)}: {e.message}"
         for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     ]
-    if errors:
+    if errors and not isinstance(doc, dict):
         raise MappingFileError(str(path), errors)
     builder = _Builder(doc, validator)
-    mapping = builder.build(path, hashlib.sha256(raw_bytes).hexdigest())
-    if builder.errors:
-        raise MappingFileError(str(path), builder.errors)
+    try:
+        mapping = builder.build(path, hashlib.sha256(raw_bytes).hexdigest())
+    except (KeyError, TypeError, AttributeError, ValueError):
+        # the document's structure is too broken to check its meaning; the schema errors say why
+        if not errors:
+            raise
+        raise MappingFileError(str(path), errors) from None
+    problems = errors + [e for e in builder.errors if e not in errors]
+    if problems:
+        raise MappingFileError(str(path), problems)
     return mapping
 
 
@@ -245,6 +252,15 @@ class _Builder:
         pt = self.source.patient_table
         if pt is not None and pt not in self.doc["tables"]:
             self.errors.append(f"source.patient_table: {pt!r} is not one of the tables")
+        elif pt is not None and not self.doc["tables"][pt].get("patient"):
+            self.errors.append(f"tables.{pt}.patient: the patient table must name its patient key column")
+        if pt is None:
+            for name, spec in self.doc["tables"].items():
+                if spec.get("patient"):
+                    self.errors.append(
+                        f"tables.{name}.patient: patient references can only be checked against a patient "
+                        "table; set source.patient_table (else every row would be rejected as dangling_reference)"
+                    )
         return Mapping(
             system=self.doc["system"],
             title=self.doc.get("title", self.doc["system"]),

@@ -177,7 +177,7 @@ def run_conversion(
     )
     draft = PackageDraft(options.archive)
     try:
-        result = _convert(reader.name, reader.read, mapping, tables, draft, run_id, progress)
+        result = _convert(mapping.system, reader.read, mapping, tables, draft, run_id, progress)
         for finish in finishers:
             finish(draft.layout, result)
         audit = _audit(options, mapping, tables, inputs, result, started_at)

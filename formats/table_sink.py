@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-ROW_GROUP_ROWS = 16_384
+ROW_GROUP_ROWS = 8_192
 SORT_BATCH_ROWS = 8_192
-DUCKDB_MEMORY_LIMIT = "96MB"
+DUCKDB_MEMORY_LIMIT = "64MB"
 CSV_TIMESTAMP_FORMAT = "YYYY-MM-DD hh:mm:ss.ffffffZ (UTC)"
 
 
@@ -65,7 +65,7 @@ class _FinalFiles:
         self.csv = target_dir / f"{name}.csv"
         self.schema = schema
         self._pw = pq.ParquetWriter(
-            self.parquet, schema, compression="zstd", compression_level=9, store_schema=True, write_statistics=True
+            self.parquet, schema, compression="zstd", compression_level=3, store_schema=True, write_statistics=True
         )
         self._cw = pcsv.CSVWriter(self.csv, schema, write_options=write_csv_options())
         self._pending: list[pa.Table] = []
@@ -152,11 +152,16 @@ class TableSink:
         self._writer.close()
         files = _FinalFiles(self.name, self.schema, self.target_dir)
         order = ", ".join(f'"{k}" NULLS FIRST' for k in self.sort_keys)
-        reader = con.sql(
-            f"SELECT * FROM read_parquet({sql_string(self._spill_path)}) ORDER BY {order}"
-        ).to_arrow_reader(SORT_BATCH_ROWS)
-        for batch in reader:
-            files.write(pa.Table.from_batches([batch]).cast(self.schema))
+        # ORDER BY fixes the order; not keeping insertion order as well saves the sort memory.
+        con.execute("SET preserve_insertion_order=false")
+        try:
+            reader = con.sql(
+                f"SELECT * FROM read_parquet({sql_string(self._spill_path)}) ORDER BY {order}"
+            ).to_arrow_reader(SORT_BATCH_ROWS)
+            for batch in reader:
+                files.write(pa.Table.from_batches([batch]).cast(self.schema))
+        finally:
+            con.execute("SET preserve_insertion_order=true")
         files.close()
         self._spill_path.unlink()
         return WrittenTable(self.name, self.rows, files.parquet, files.csv)
@@ -170,5 +175,6 @@ def duckdb_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET temp_directory={sql_string(scratch)}")
     con.execute("SET preserve_insertion_order=true")
     con.execute("SET TimeZone='UTC'")
-    con.execute("SET threads=2")
+    con.execute("SET threads=1")
+    con.execute("SET enable_progress_bar=false")
     return con

@@ -34,6 +34,7 @@ def connect(layout: PackageLayout) -> duckdb.DuckDBPyConnection:
     """Return an in-memory DuckDB connection with one view per package table."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone='UTC'")
+    con.execute("SET enable_progress_bar=false")
     for name, path in package_views(layout).items():
         con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({sql_string(path)})')
     return con

@@ -303,6 +303,8 @@ def test_conversion_writes_declared_schemas_with_lineage(name: str, tmp_path: Pa
         ConversionOptions(system=name, source=source, archive=tmp_path / "package", mapping=mapping_file)
     )
     layout = open_package(result.archive)
+    reader = READERS[name]()
+    system = reader.load_mapping(SourceInfo(path=source, mapping=mapping_file)).system
     written = layout.canonical_tables()
     assert written, "the synthetic source converts into at least one canonical table"
     assert set(written) == set(result.tables)
@@ -314,7 +316,7 @@ def test_conversion_writes_declared_schemas_with_lineage(name: str, tmp_path: Pa
         data = pq.read_table(layout.table(table))
         assert data.num_rows == result.tables[table]
         for row in data.select(["source_system", "source_ref", "source_hash", "run_id"]).to_pylist():
-            assert row["source_system"] == name
+            assert row["source_system"] == system  # the mapping's system, not the reader's name
             assert row["source_ref"]
             assert row["source_hash"]
             assert row["run_id"] == result.run_id

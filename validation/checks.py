@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,12 @@ from formats.bag import payload_files, read_manifest, sha256_file
 from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA
 from formats.model import MODEL_VERSION, TABLES
 from formats.package import LEDGER_DIR, REJECTS_DIR, TABLES_DIR, PackageLayout
-from formats.table_sink import DUCKDB_MEMORY_LIMIT, sql_string
+from formats.table_sink import sql_string
 from validation.findings import Finding, Severity
 from validation.twins import compare_twins
 
 MAX_LISTED = 20
+VALIDATION_MEMORY_LIMIT = "32MB"
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,11 @@ def check_twins(layout: PackageLayout) -> Iterator[Finding]:
 def bounded_connection() -> duckdb.DuckDBPyConnection:
     """Return a DuckDB connection whose memory stays bounded however large the package."""
     con = duckdb.connect(":memory:")
-    con.execute(f"SET memory_limit='{DUCKDB_MEMORY_LIMIT}'")
-    con.execute("SET threads=2")
+    con.execute(f"SET memory_limit='{VALIDATION_MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory={sql_string(Path(tempfile.gettempdir()) / 'journalkonvert-duckdb')}")
+    con.execute("SET threads=1")
+    con.execute("SET enable_progress_bar=false")
+    con.execute("SET preserve_insertion_order=false")
     return con
 
 

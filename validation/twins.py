@@ -10,14 +10,14 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-CHUNK_ROWS = 16_384
+CHUNK_ROWS = 8_192
 
 
 def _csv_batches(path: Path, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     convert = pcsv.ConvertOptions(
         column_types={f.name: f.type for f in schema}, strings_can_be_null=True, quoted_strings_can_be_null=False
     )
-    read = pcsv.ReadOptions(encoding="utf8", block_size=1 << 20, use_threads=False)
+    read = pcsv.ReadOptions(encoding="utf8", block_size=1 << 18, use_threads=False)
     parse = pcsv.ParseOptions(newlines_in_values=True)
     yield from pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
@@ -44,7 +44,7 @@ def compare_twins(parquet_path: Path, csv_path: Path) -> str | None:
     Returns:
         None when they agree, else a description of the first difference.
     """
-    pf = pq.ParquetFile(parquet_path)
+    pf = pq.ParquetFile(parquet_path, pre_buffer=False)
     schema = pf.schema_arrow
     plain = pa.schema([pa.field(f.name, f.type) for f in schema])
     try:
@@ -54,7 +54,7 @@ def compare_twins(parquet_path: Path, csv_path: Path) -> str | None:
     names = next(csv.reader([header]))
     if names != plain.names:
         return f"columns differ: CSV has {len(names)} columns, Parquet {len(plain.names)}"
-    left = _rechunk((b.cast(plain) for b in pf.iter_batches(batch_size=CHUNK_ROWS)), plain)
+    left = _rechunk((b.cast(plain) for b in pf.iter_batches(batch_size=CHUNK_ROWS, use_threads=False)), plain)
     try:
         right = _rechunk(_csv_batches(csv_path, plain), plain)
         offset = 0
