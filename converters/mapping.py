@@ -127,7 +127,7 @@ class SourceOptions:
     format: str = "csv"
     encoding: str = "utf-8"
     delimiter: str = ","
-    timezone: str = "UTC"
+    timezone: str = "Europe/Oslo"
     patient_table: str | None = None
 
 
@@ -238,7 +238,7 @@ class _Builder:
             format=src.get("format", "csv"),
             encoding=src.get("encoding", "utf-8"),
             delimiter=src.get("delimiter", ","),
-            timezone=src.get("timezone", "UTC"),
+            timezone=src.get("timezone", "Europe/Oslo"),
             patient_table=src.get("patient_table"),
         )
         self._check_timezone(self.source.timezone, "source.timezone")

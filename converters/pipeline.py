@@ -79,6 +79,8 @@ class ConversionResult:
     tables: dict[str, int]
     notes: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    source_timezone: str = "Europe/Oslo"
+    mapping_file: str = ""
 
     @property
     def source_rows(self) -> int:
@@ -310,7 +312,15 @@ def _convert(
             )
     _write_ledger_summary(layout, ledger, written)
     write_description(layout, system=system, run_id=run_id, tool_version=TOOL_VERSION, mapping_files=[mapping.path])
-    return ConversionResult(archive=layout.root, run_id=run_id, ledger=ledger, tables=canonical, notes=notes)
+    return ConversionResult(
+        archive=layout.root,
+        run_id=run_id,
+        ledger=ledger,
+        tables=canonical,
+        notes=notes,
+        source_timezone=mapping.source.timezone,
+        mapping_file=mapping.path.name,
+    )
 
 
 def _write(outcome: BatchOutcome, sinks: _Sinks, source_table: str, converter: TableConverter) -> None:

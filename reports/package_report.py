@@ -15,6 +15,8 @@ class ConversionSummary(Protocol):
     run_id: str
     tables: dict[str, int]
     notes: list[dict[str, str]]
+    source_timezone: str
+    mapping_file: str
 
     @property
     def ledger(self) -> object:
@@ -31,6 +33,12 @@ def write_report(layout: PackageLayout, result: ConversionSummary) -> None:
         "converted_tables": dict(sorted(result.tables.items())),
         "ledger": ledger,
         "notes": result.notes,
+        "mapping_file": result.mapping_file,
+        "timestamps": {
+            "stored_as": "UTC instants",
+            "source_timezone": result.source_timezone,
+            "note": f"times written without an offset in the source were read as {result.source_timezone} time",
+        },
     }
     folder = layout.dir(REPORT_DIR)
     folder.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,7 @@ def test_minimal_mapping_defaults(tmp_path: Path) -> None:
     )
     assert mapping.title == "test"
     assert mapping.source.encoding == "utf-8"
-    assert mapping.source.timezone == "UTC"
+    assert mapping.source.timezone == "Europe/Oslo"  # DESIGN: naive source times are Norwegian time
     t = mapping.table("t")
     assert t is not None
     assert t.file == "t.csv"
