@@ -178,6 +178,8 @@ def run_conversion(
         ).hexdigest()
     )
     draft = PackageDraft(options.archive)
+    for folder in draft.removed_stale:
+        log.info("removed the staging folder of an interrupted earlier run: %s", folder.name)
     try:
         result = _convert(mapping.system, reader.read, mapping, tables, draft, run_id, progress)
         for finish in finishers:

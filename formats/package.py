@@ -17,8 +17,10 @@ Layout of a package (a BagIt bag)::
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ SCHEMA_DIR = "schema"
 MAPPINGS_DIR = "mappings"
 REPORT_DIR = "report"
 AUDIT_FILE = "audit/conversion-run.json"
+OWNER_FILE = "owner.json"
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,10 @@ def open_package(path: Path) -> PackageLayout:
 class PackageDraft:
     """A package under construction, in a staging folder beside the target.
 
-    The target appears only when ``publish`` is called, complete; an interrupted run leaves at
-    most a hidden staging folder, which ``discard`` (or the next run's clean-up) removes.
+    The target appears only when ``publish`` is called, complete. An interrupted run leaves at
+    most a hidden staging folder (with an owner record: pid and host); the next run for the same
+    target removes it once that process has ended. A run is not resumed part-way: because the
+    conversion is deterministic, running it again gives the same package.
     """
 
     def __init__(self, target: Path) -> None:
@@ -95,7 +100,11 @@ class PackageDraft:
                 f"the folder {parent} does not exist", hint="create it first, or give another ARCHIVE path"
             )
         self.target = target
+        self.removed_stale = remove_stale_drafts(target)
         self.work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
+        (self.work / OWNER_FILE).write_text(
+            json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8"
+        )
         self.layout = PackageLayout(self.work / "bag")
         self.scratch = self.work / "scratch"
         self.layout.data.mkdir(parents=True)
@@ -111,6 +120,34 @@ class PackageDraft:
     def discard(self) -> None:
         """Remove the staging folder."""
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_drafts(target: Path) -> list[Path]:
+    """Remove staging folders of earlier runs for ``target`` whose process has ended.
+
+    Only folders that carry our owner record, from this host, with a process that no longer runs,
+    are removed; anything else is left alone. Returns the folders removed.
+    """
+    removed = []
+    for folder in sorted(target.parent.glob(f".{target.name}.partial-*")):
+        try:
+            owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if owner.get("host") == socket.gethostname() and not _alive(int(owner.get("pid", 0))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def restrict_permissions(root: Path) -> None:

@@ -425,3 +425,21 @@ def test_source_hash_of_an_unreadable_record_is_the_hash_of_its_bytes(tmp_path: 
     [reject] = c.rejects()
     original = base64.b64decode(reject["raw_base64"])
     assert reject["source_hash"] == hashlib.sha256(original).hexdigest()
+
+
+def test_a_stale_staging_folder_of_a_dead_run_is_removed(tmp_path: Path) -> None:
+    import json as _json
+    import socket
+    import subprocess
+
+    proc = subprocess.Popen(["true"])  # a process that has ended: its run is dead
+    proc.wait()
+    stale = tmp_path / ".archive.partial-old"
+    stale.mkdir()
+    (stale / "owner.json").write_text(_json.dumps({"pid": proc.pid, "host": socket.gethostname()}))
+    foreign = tmp_path / ".archive.partial-foreign"  # no owner record: not ours, left alone
+    foreign.mkdir()
+    c = convert(tmp_path, {"patients.csv": TWO_PATIENTS})
+    assert c.archive.is_dir()
+    assert not stale.exists()
+    assert foreign.exists()
