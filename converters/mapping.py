@@ -343,9 +343,8 @@ class _Builder:
                 self.errors.append(f"{path}: {key} is a coded value; give its parts (system, code, display, ...)")
                 return []
             for err in self.coded_validator.iter_errors(value):
-                self.errors.append(
-                    f"{path}{'.' if err.absolute_path else ''}{_key_path(err.absolute_path)}: {err.message}"
-                )
+                if not err.absolute_path:  # errors inside a part are reported with that part, below
+                    self.errors.append(f"{path}: {err.message}")
             out: list[FieldRule] = []
             for part, _ in CODED_PARTS:
                 if part in value:

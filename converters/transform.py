@@ -7,7 +7,9 @@ runs per row: everything is an Arrow compute kernel.
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
+from datetime import UTC
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -138,7 +140,7 @@ def parse_temporal(values: pa.Array, formats: tuple[str, ...], target: pa.DataTy
         out = pc.cast(result, pa.date32())
     else:
         aware = pc.assume_timezone(result, timezone=timezone, ambiguous="earliest", nonexistent="earliest")
-        out = pc.cast(aware, target)
+        out = _after_2037(result, pc.cast(aware, target), timezone)
     bad = pc.and_(_present(values), pc.is_null(result))
     return Evaluated(out, reasons(bad, "invalid_date"))
 
@@ -164,6 +166,21 @@ def _strptime_exact(values: pa.Array, fmt: str) -> pa.Array:
 
     same = pc.fill_null(pc.equal(canonical(written), canonical(values)), False)
     return pc.if_else(same, parsed, pa.scalar(None, parsed.type))
+
+
+def _after_2037(naive: pa.Array, aware: pa.Array, timezone: str) -> pa.Array:
+    """Redo times from 2038 on with Python's zoneinfo.
+
+    Arrow's zone data applies only explicit transitions, which end in 2037, so it would read later
+    summer times an hour off. Such values are rare in journals (future appointments), so the
+    per-value path costs nothing in practice.
+    """
+    late = pc.fill_null(pc.greater_equal(pc.year(naive), 2038), False)
+    if not pc.any(late).as_py():
+        return aware
+    zone = zoneinfo.ZoneInfo(timezone)
+    fixed = [v.replace(tzinfo=zone).astimezone(UTC) for v in naive.filter(late).to_pylist()]
+    return pc.replace_with_mask(aware, late, pa.array(fixed, aware.type))
 
 
 def parse_number(values: pa.Array, target: pa.DataType) -> Evaluated:

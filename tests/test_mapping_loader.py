@@ -335,17 +335,10 @@ def test_schema_and_semantic_problems_are_reported_together(tmp_path: Path) -> N
     assert any(e.startswith("tables.t.targets[0].table:") for e in errors), errors
 
 
-_ROOT_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="for an error at the root of a coded value the message still lacks the key path "
-    "(the coded object is validated as a whole)",
-)
-
-
 @pytest.mark.parametrize(
     ("line", "key_path"),
     [
-        pytest.param("sex: {system: kjonn, bogus: X}", "tables.t.targets[0].fields.sex", marks=_ROOT_XFAIL),
+        ("sex: {system: kjonn, bogus: X}", "tables.t.targets[0].fields.sex"),
         ("family_name: {column: LAST, bogus: X}", "tables.t.targets[0].fields.family_name"),
         ("family_name: {column: LAST, on_unknown: ignore}", "tables.t.targets[0].fields.family_name"),
     ],
@@ -356,11 +349,6 @@ def test_key_path_of_an_error_at_the_root_of_a_value(tmp_path: Path, line: str, 
     assert any(e.startswith(key_path) for e in errors), errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a schema-invalid part of a coded value is reported twice: once by the coded validator "
-    "('...fields.sex.code: ...') and again by the value validator ('...fields.sex.code(top level): ...')",
-)
 def test_invalid_coded_part_is_reported_once(tmp_path: Path) -> None:
     errors = _errors(tmp_path, _field("sex: {system: kjonn, code: {column: S, bogus: 1}}"))
     assert len(errors) == 1, errors

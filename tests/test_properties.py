@@ -143,12 +143,6 @@ def test_naive_oslo_times_become_utc_instants(naive: datetime) -> None:
     assert result.values.to_pylist() == [expected]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_temporal relies on pc.assume_timezone, whose tz database (pyarrow's vendored date library) "
-    "applies only the explicit TZif transitions (to 2037) and ignores the POSIX rule for later years: "
-    "Europe/Oslo summer times after 2037 are read as CET (+01), one hour off",
-)
 def test_oslo_summer_time_after_2037() -> None:
     result = _eval(["2038-07-01 12:00:00"], UTC_TS, formats=("%Y-%m-%d %H:%M:%S",), timezone="Europe/Oslo")
     assert result.values.to_pylist() == [datetime(2038, 7, 1, 10, 0, tzinfo=UTC)]
