@@ -21,6 +21,7 @@ from converters import READERS
 from converters.pipeline import TOOL_VERSION, ConversionOptions, ConversionResult, run_conversion
 from formats.errors import ConversionError, ExitCode
 from formats.package import open_package
+from formats.privacy import mask_text
 
 err = Console(stderr=True)
 out = Console()
@@ -80,6 +81,20 @@ class JournalkonvertGroup(click.Group):
         except KeyboardInterrupt:
             err.print("[red]interrupted[/]: nothing was written into place")
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a clear exit
+            log.debug("internal error", exc_info=True)
+            where = exc.__traceback__
+            while where is not None and where.tb_next is not None:
+                where = where.tb_next
+            place = f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}" if where else ""
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}{place}: {mask_text(str(exc))[:300]}",
+                highlight=False,
+            )
+            err.print("  [yellow]→[/] this is a bug in journalkonvert; run again with -vv and report the traceback")
+            ctx.exit(int(ExitCode.INTERNAL))
 
 
 @click.group(cls=JournalkonvertGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -204,7 +219,7 @@ def _validate_or_exit(archive: Path, *, quiet: bool, lang: str = "en") -> None:
 @click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
 @click.pass_context
 def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str) -> None:  # noqa: FBT001
-    """Check an archive package: fixity, schemas, CSV twins, ledger, references.
+    """Check an archive package: fixity, schemas, CSV twins, ledger, references, self-description.
 
     Exits 0 only when the package is valid (no fatal or error findings), else 4.
 
@@ -303,7 +318,8 @@ def demo(ctx: click.Context, directory: Path, patients: int) -> None:
     (directory / DEMO_MARKER).write_text("made by journalkonvert demo\n", encoding="utf-8")
     source, archive = directory / "source", directory / "archive"
     rows = write_demo_source(source, patients=patients)
-    err.print(f"Synthetic source: {source} ({sum(rows.values())} records in {len(rows)} files)")
+    if not quiet:
+        err.print(f"Synthetic source: {source} ({sum(rows.values())} records in {len(rows)} files)")
     result = _convert(ConversionOptions(system="synthea-csv", source=source, archive=archive), quiet=quiet)
     _summarise(result, quiet=quiet)
     _validate_or_exit(result.archive, quiet=quiet)

@@ -221,7 +221,7 @@ def parse_boolean(values: pa.Array) -> Evaluated:
     index = pc.index_in(lowered, value_set=keys)
     out = pc.take(pa.array(list(BOOLEAN_MAP.values()), pa.bool_()), index)
     bad = pc.and_(_present(values), pc.is_null(index))
-    return Evaluated(out, reasons(bad, "invalid_number"))
+    return Evaluated(out, reasons(bad, "invalid_boolean"))
 
 
 def evaluate(rule: ValueRule, columns: dict[str, pa.Array], length: int) -> Evaluated:

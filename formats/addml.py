@@ -106,6 +106,8 @@ def addml_document(dataset: str, description: str, files: list[DescribedFile]) -
         _el(ft, "dataType", _DATATYPES.get(label, "string"))
         if label in _FORMATS:
             _el(ft, "fieldFormat", _FORMATS[label])
+        elif label.startswith("decimal"):
+            _el(ft, "fieldFormat", "decimal number, '.' as decimal separator, as written: " + label)
         _el(ft, "nullValues").append(etree.Element(f"{{{ADDML_NS}}}nullValue"))
     out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return out

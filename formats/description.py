@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from formats.addml import DescribedFile, addml_document
@@ -64,6 +65,21 @@ REASONS A RECORD WAS REJECTED
 """
 
 
+SUMMARY_SCHEMA = pa.schema(
+    [pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table"})]
+    + [
+        pa.field(name, pa.int64(), nullable=False, metadata={"description": f"records {name.replace('_', ' ')}"})
+        for name in ("source_rows", "converted", "preserved", "rejected", "excluded")
+    ]
+    + [pa.field("balanced", pa.bool_(), nullable=False, metadata={"description": "whether the sum holds"})]
+)
+
+
+def tables_in(summary_csv: Path) -> list[str]:
+    """Return the data lines of the ledger summary CSV (one per source table)."""
+    return summary_csv.read_text(encoding="utf-8").splitlines()[1:]
+
+
 def write_description(
     layout: PackageLayout, *, system: str, run_id: str, tool_version: str, mapping_files: list[Path]
 ) -> None:
@@ -98,6 +114,18 @@ def write_description(
         described.append(
             DescribedFile(
                 rel.removesuffix(".csv").replace("/", "."), rel, schema, meta.num_rows, sha256_file(csv_path), title
+            )
+        )
+    summary = layout.dir("ledger") / "summary.csv"
+    if summary.is_file():
+        described.append(
+            DescribedFile(
+                "ledger.summary",
+                "ledger/summary.csv",
+                SUMMARY_SCHEMA,
+                len(tables_in(summary)),
+                sha256_file(summary),
+                "Ledger summary: source = converted + preserved + rejected + excluded",
             )
         )
     (schema_dir / "addml.xml").write_bytes(

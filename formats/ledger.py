@@ -26,6 +26,7 @@ REJECT_REASONS: dict[str, str] = {
     "encoding_error": "the record's bytes are not valid in the declared text encoding",
     "invalid_date": "a date or time value does not match any declared format",
     "invalid_number": "a numeric value cannot be read as a number",
+    "invalid_boolean": "a yes/no value is not one of the accepted words (true/false, 1/0, ja/nei, ...)",
     "missing_required": "a value the mapping declares required is empty",
     "dangling_reference": "the record refers to a patient (or other key) that does not exist in the source",
     "duplicate_key": "the record's key was already used by an earlier record of the same table",
@@ -39,7 +40,8 @@ EXCLUDE_REASONS: dict[str, str] = {
 """Reasons a record is excluded. Fixed vocabulary; the mapping adds its own explanation."""
 
 FLAG_REASONS: dict[str, str] = {
-    "unknown_code": "a value was not in the mapping's translation table; kept as original text",
+    "unknown_code": "a value was not in the mapping's translation table; kept as it was "
+    "(dropped only where the mapping says on_unknown: null)",
     "empty_table": "the source table has a header but no records",
     "missing_table": "the mapping expects this table but the source has no such file",
     "unmapped_table": "no mapping consumes this table; all of it is preserved raw",

@@ -246,3 +246,33 @@ def test_missing_archive_exits_2(tmp_path: Path, command: str) -> None:
     result = run(command, str(tmp_path / "nothing-here"), *extra)
     assert result.exit_code == 2, result.output
     assert "no archive package" in flat(result.stderr)
+
+
+def test_an_internal_error_exits_1_with_a_masked_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("could not handle 01019012345")
+
+    monkeypatch.setattr(convert, "run_conversion", broken)
+    source = tmp_path / "src"
+    source.mkdir()
+    result = run("convert", "--system", "synthea-csv", str(source), str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "internal error" in result.output
+    assert "010190*****" in result.output
+    assert "01019012345" not in result.output
+
+
+def test_validate_names_the_first_row_where_the_twins_differ(synthea_package: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(synthea_package, copy)
+    twin = copy / "data" / "tables" / "patient.csv"
+    twin.chmod(0o600)
+    lines = twin.read_bytes().split(b"\r\n")
+    assert b'"US"' in lines[3]  # data row 3 (line 4 of the file), country
+    lines[3] = lines[3].replace(b'"US"', b'"UK"', 1)
+    twin.write_bytes(b"\r\n".join(lines))
+    report = validate_archive(copy)
+    messages = [f.message for f in report.findings if f.check == "twins"]
+    assert any("data row 3 differs in column" in m for m in messages), messages

@@ -407,3 +407,12 @@ def test_source_rows_survive_conversion_and_query(patients: list[tuple[str, str,
         assert twin.schema.names == parquet.schema.names
         assert twin.schema.types == parquet.schema.types
         assert twin.to_pylist() == parquet.to_pylist()
+
+
+def test_a_yes_no_value_that_is_not_a_known_word_is_an_invalid_boolean() -> None:
+    from converters.transform import parse_boolean
+
+    result = parse_boolean(pa.array(["ja", "nei", "kanskje", None]))
+    assert result.values.to_pylist() == [True, False, None, None]
+    assert result.errors is not None
+    assert result.errors.to_pylist() == [None, None, "invalid_boolean", None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from validation.findings import Finding, Severity
 from validation.twins import compare_twins
 
 MAX_LISTED = 20
+logging.getLogger("bagit").setLevel(logging.ERROR)  # its progress lines are not findings
 VALIDATION_MEMORY_LIMIT = "32MB"
 
 
@@ -274,11 +276,70 @@ def check_references(layout: PackageLayout) -> Iterator[Finding]:
         )
 
 
+def check_description(layout: PackageLayout) -> Iterator[Finding]:
+    """Check that the package describes itself: README, JSON Schemas, and ADDML for every CSV file."""
+    from lxml import etree
+
+    from formats.addml import ADDML_NS
+    from formats.schema_docs import table_json_schema
+
+    data = layout.data
+    if not (data / "README.txt").is_file():
+        yield Finding("description", Severity.ERROR, "data/README.txt is missing", path="data/README.txt")
+    for name in layout.canonical_tables():
+        rel = f"data/schema/{name}.schema.json"
+        path = layout.root / rel
+        if name not in TABLES:
+            continue
+        if not path.is_file():
+            yield Finding("description", Severity.ERROR, f"{rel} is missing", path=rel, table=name)
+        elif json.loads(path.read_text(encoding="utf-8")) != table_json_schema(TABLES[name]):
+            yield Finding(
+                "description",
+                Severity.WARNING,
+                f"{rel} differs from model {MODEL_VERSION}'s schema",
+                path=rel,
+                table=name,
+            )
+    addml_path = data / "schema" / "addml.xml"
+    if not addml_path.is_file():
+        yield Finding("description", Severity.ERROR, "data/schema/addml.xml is missing", path="data/schema/addml.xml")
+        return
+    try:
+        root = etree.parse(str(addml_path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except etree.XMLSyntaxError as exc:
+        yield Finding("description", Severity.ERROR, f"data/schema/addml.xml is not well-formed XML: {exc}")
+        return
+    ns = {"a": ADDML_NS}
+    described: dict[str, tuple[str, str]] = {}
+    for ff in root.iterfind(".//a:flatFile", ns):
+        props = {p.get("name"): p.findtext("a:value", namespaces=ns) for p in ff.iterfind(".//a:property", ns)}
+        described[props.get("fileName") or ""] = (props.get("numberOfRecords") or "", props.get("value") or "")
+    for csv_path in sorted(data.rglob("*.csv")):
+        rel = csv_path.relative_to(data).as_posix()
+        if rel not in described:
+            yield Finding(
+                "description", Severity.ERROR, f"data/{rel} is not described in addml.xml", path=f"data/{rel}"
+            )
+            continue
+        _records, digest = described[rel]
+        if digest and digest != sha256_file(csv_path):
+            yield Finding(
+                "description", Severity.ERROR, f"data/{rel}: its SHA-256 differs from addml.xml", path=f"data/{rel}"
+            )
+
+
 CHECKS: tuple[Check, ...] = (
     Check("fixity", "Bag fixity: every file present and unchanged", "RFC 8493 (BagIt), SHA-256", check_fixity),
     Check("schema", "Tables have the declared schema", "canonical model " + MODEL_VERSION, check_schema),
     Check("twins", "Parquet and CSV twin agree row for row", "archival twin (RFC 4180 + ADDML)", check_twins),
     Check("ledger", "The ledger balances", "source = converted + preserved + rejected + excluded", check_ledger),
     Check("references", "Every patient reference resolves", "referential integrity", check_references),
+    Check(
+        "description",
+        "The package describes itself (README, JSON Schemas, ADDML for every CSV)",
+        "Arkivverket: structure description (ADDML) with every extract",
+        check_description,
+    ),
 )
 """The catalogue of checks, in the order they run."""

@@ -38,6 +38,15 @@ def _rechunk(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[p
         yield pa.Table.from_batches(pending, schema=schema)
 
 
+def _first_difference(a: pa.Table, b: pa.Table, offset: int) -> str | None:
+    """Name the first differing data row and column (NaN equals NaN), or None if there is none."""
+    for name in a.column_names:
+        for i, (x, y) in enumerate(zip(a.column(name).to_pylist(), b.column(name).to_pylist(), strict=True)):
+            if x != y and not (x != x and y != y):
+                return f"data row {offset + i + 1} differs in column {name}"
+    return None
+
+
 def compare_twins(parquet_path: Path, csv_path: Path) -> str | None:
     """Compare a Parquet file with its CSV twin row for row.
 
@@ -63,11 +72,12 @@ def compare_twins(parquet_path: Path, csv_path: Path) -> str | None:
             if b is None:
                 return f"CSV ends at row {offset}; Parquet has more rows"
             a, b = a.combine_chunks(), b.combine_chunks()
-            if a.num_rows != b.num_rows or not a.equals(b):
-                for name in plain.names:
-                    if not a.column(name).equals(b.column(name)):
-                        return f"rows {offset + 1}-{offset + a.num_rows} differ in column {name}"
-                return f"rows {offset + 1}-{offset + a.num_rows} differ"
+            if a.num_rows != b.num_rows:
+                return f"rows {offset + 1}-{offset + a.num_rows}: the CSV chunk has {b.num_rows} rows"
+            if not a.equals(b):
+                problem = _first_difference(a, b, offset)
+                if problem:
+                    return problem
             offset += a.num_rows
         if next(right, None) is not None:
             return f"CSV has more rows than the Parquet file's {offset}"
