@@ -80,6 +80,7 @@ class FactorResult:
     duckdb: Measurement
     time_ratio: float
     rss_ratio: float
+    validate: Measurement | None = None
 
 
 class ChildFailedError(Exception):
@@ -202,6 +203,10 @@ def run_factor(args: argparse.Namespace, workdir: Path, factor: int) -> FactorRe
     print(f"x{factor}: replica {rows:,} rows, {size / MIB:.1f} MiB -> measuring", file=sys.stderr)
     jk_cmd = converter_cmd(args.converter_cmd, src, base / "journalkonvert-out")
     jk = measure(f"x{factor}-journalkonvert", jk_cmd, base, rows)
+    validate = None
+    if args.converter_cmd is None:  # the package is ours: time `validate` on it too (informational)
+        val_cmd = [sys.executable, "convert.py", "validate", "--json", str(base / "journalkonvert-out")]
+        validate = measure(f"x{factor}-validate", val_cmd, base, rows)
     db_cmd = [sys.executable, "-c", DUCKDB_COPY, str(src), str(base / "duckdb-out")]
     db = measure(f"x{factor}-duckdb", db_cmd, base, rows)
     return FactorResult(
@@ -212,6 +217,7 @@ def run_factor(args: argparse.Namespace, workdir: Path, factor: int) -> FactorRe
         duckdb=db,
         time_ratio=jk.seconds / db.seconds if db.seconds > 0 else float("inf"),
         rss_ratio=jk.peak_rss_mib / db.peak_rss_mib,
+        validate=validate,
     )
 
 
@@ -315,6 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         f"({large.journalkonvert.peak_rss_mib:.1f} / "
         f"{small.journalkonvert.peak_rss_mib:.1f} MiB)"
     )
+    if small.validate is not None and large.validate is not None:
+        for r in results:
+            assert r.validate is not None
+            print(f"validate x{r.factor}: {r.validate.seconds:.2f} s, peak RSS {r.validate.peak_rss_mib:.1f} MiB")
+        v_growth = large.validate.peak_rss_mib / small.validate.peak_rss_mib
+        print(f"validate peak RSS x{large.factor}/x{small.factor}: {v_growth:.2f} (informational)")
     verdict = "PASS" if passed else "FAIL"
     print(f"{verdict}: target peak RSS at x{large.factor} within {RSS_TARGET - 1:.0%} of x{small.factor}")
     if args.json is not None:
