@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -149,7 +150,7 @@ class TableConverter:
         is_patient_table: bool = False,
     ) -> None:
         self.hasher = hasher
-        self._key_array: pa.Array | None = None
+        self._key_index: pd.Index | None = None
         self.system = system
         self.source_table = source_table
         self.columns = columns
@@ -226,7 +227,7 @@ class TableConverter:
                         m.patient,
                     )
                 else:
-                    known = pc.is_in(keys, value_set=self._patient_key_array())
+                    known = self._known_patients(keys)
                     dangling = pc.invert(pc.fill_null(known, False))
                     fail(
                         pc.and_(dangling, pc.invert(excluded)),
@@ -319,11 +320,17 @@ class TableConverter:
         out.raw = self._raw(table, cols, fate, lineage)
         return out
 
-    def _patient_key_array(self) -> pa.Array:
-        """Return the known patient keys as an Arrow array, built once per table."""
-        if self._key_array is None:
-            self._key_array = pa.array(sorted(self.patient_keys), pa.string())
-        return self._key_array
+    def _known_patients(self, keys: pa.Array) -> pa.Array:
+        """Return, per key, whether it names a converted patient.
+
+        The hash index over the patient keys is built once per table (pandas keeps it), so each
+        batch costs its own length, not the number of patients.
+        """
+        if self._key_index is None:
+            self._key_index = pd.Index(sorted(self.patient_keys), dtype=object)
+        values = keys.to_numpy(zero_copy_only=False)
+        found = self._key_index.get_indexer(values) >= 0
+        return pc.and_(pa.array(found, pa.bool_()), pc.is_valid(keys))
 
     def _duplicates(self, keys: pa.Array) -> pa.Array:
         seen = self.patient_keys
