@@ -15,6 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.text import Text
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from converters import READERS
@@ -74,9 +75,9 @@ class JournalkonvertGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ConversionError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            err.print(Text.assemble(("error: ", "bold red"), mask_text(exc.message)), highlight=False)
             if exc.hint:
-                err.print(f"  [yellow]→[/] {exc.hint}", highlight=False)
+                err.print(Text.assemble(("  → ", "yellow"), mask_text(exc.hint)), highlight=False)
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
             err.print("[red]interrupted[/]: nothing was written into place")
@@ -89,10 +90,8 @@ class JournalkonvertGroup(click.Group):
             while where is not None and where.tb_next is not None:
                 where = where.tb_next
             place = f" at {Path(where.tb_frame.f_code.co_filename).name}:{where.tb_lineno}" if where else ""
-            err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}{place}: {mask_text(str(exc))[:300]}",
-                highlight=False,
-            )
+            detail = f"{type(exc).__name__}{place}: {mask_text(str(exc))[:300]}"
+            err.print(Text.assemble(("internal error: ", "bold red"), detail), highlight=False)
             err.print("  [yellow]→[/] this is a bug in journalkonvert; run again with -vv and report the traceback")
             ctx.exit(int(ExitCode.INTERNAL))
 
