@@ -15,8 +15,8 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.text import Text
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from converters import READERS
 from converters.pipeline import TOOL_VERSION, ConversionOptions, ConversionResult, run_conversion
