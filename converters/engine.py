@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from converters.csv_source import ROW_COLUMN, RowProblem, column_strings, row_refs
 from converters.hashing import RowHasher
 from converters.mapping import TableMapping
-from converters.transform import empty_to_null, evaluate, match
+from converters.transform import Lookups, empty_to_null, evaluate, match
 from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA, Fate
 from formats.model import TABLES
 
@@ -135,6 +135,7 @@ class TableConverter:
         mapping: the table's mapping, or None for a table no mapping consumes.
         patient_keys: the known patient keys; filled while converting the patient table.
         hasher: computes record ids.
+        lookups: the loaded lookup tables (joins) the mapping's rules use.
         is_patient_table: whether this table defines the patients.
     """
 
@@ -148,8 +149,10 @@ class TableConverter:
         hasher: RowHasher,
         *,
         is_patient_table: bool = False,
+        lookups: Lookups | None = None,
     ) -> None:
         self.hasher = hasher
+        self.lookups = lookups or {}
         self._key_index: pd.Index | None = None
         self.system = system
         self.source_table = source_table
@@ -240,7 +243,7 @@ class TableConverter:
                 selected = pc.and_(selected, pc.invert(excluded))
                 values: dict[str, pa.Array] = {}
                 for fr in target.fields:
-                    ev = evaluate(fr.rule, cols, n)
+                    ev = evaluate(fr.rule, cols, n, self.lookups)
                     values[fr.target] = ev.values
                     if ev.errors is not None:
                         bad = pc.and_(selected, pc.is_valid(ev.errors))

@@ -39,6 +39,15 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A join: values are looked up in ``key`` of source table ``table`` and replaced by ``value``."""
+
+    table: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
 class ValueRule:
     """How one canonical value is computed from a source row."""
 
@@ -51,6 +60,7 @@ class ValueRule:
     formats: tuple[str, ...] = ()
     timezone: str = "UTC"
     mapping: tuple[tuple[str, str | None], ...] | None = None
+    lookup: Lookup | None = None
     on_unknown: str = "flag"
     required: bool = False
     trim: bool = False
@@ -148,6 +158,11 @@ class Mapping:
         """Return the mapping of source table ``name``, if any."""
         return next((t for t in self.tables if t.name == name), None)
 
+    def lookups(self) -> list[Lookup]:
+        """Return every lookup (join) the mapping's rules use, each once, in a stable order."""
+        found = {fr.rule.lookup for t in self.tables for target in t.targets for fr in target.fields if fr.rule.lookup}
+        return sorted(found, key=lambda lk: (lk.table, lk.key, lk.value))
+
     def with_source(self, source: SourceOptions) -> Mapping:
         """Return a copy with other source options (e.g. ``--encoding`` from the command line)."""
         return Mapping(
@@ -231,6 +246,8 @@ class _Builder:
         self.errors: list[str] = []
         defs = _schema()["$defs"]
         self.value_validator = validator.evolve(schema={**defs["value"], "$defs": defs})
+        # an object value rule is checked against the object form alone, for precise messages
+        self.object_validator = validator.evolve(schema={**defs["value"]["oneOf"][1], "$defs": defs})
         self.coded_validator = validator.evolve(schema={**defs["coded"], "$defs": defs})
         self.code_systems: dict[str, str] = dict(doc.get("code_systems", {}))
         src = doc.get("source", {})
@@ -356,7 +373,8 @@ class _Builder:
         return []
 
     def _value(self, value: Any, path: str, target_type: pa.DataType, *, is_system: bool = False) -> ValueRule | None:
-        errs = list(self.value_validator.iter_errors(value))
+        checker = self.object_validator if isinstance(value, dict) else self.value_validator
+        errs = list(checker.iter_errors(value))
         if errs:
             for e in errs:
                 self.errors.append(f"{path}{_suffix(e.absolute_path)}: {e.message}")
@@ -387,6 +405,14 @@ class _Builder:
             if is_system:
                 constant = self._system(constant, path)
         mapping = value.get("map")
+        lookup = None
+        if "lookup" in value:
+            spec = value["lookup"]
+            lookup = Lookup(spec["table"], spec["key"], spec["value"])
+            if spec["table"] not in self.doc["tables"]:
+                self.errors.append(f"{path}.lookup.table: {spec['table']!r} is not one of the tables")
+            if mapping is not None:
+                self.errors.append(f"{path}: give map or lookup, not both")
         if mapping is not None:
             odd = [k for k in mapping if not isinstance(k, str)]
             if odd:
@@ -404,10 +430,11 @@ class _Builder:
             formats=formats,
             timezone=tz,
             mapping=tuple(sorted((str(k), v) for k, v in mapping.items())) if mapping is not None else None,
-            on_unknown=value.get("on_unknown", "flag"),
+            on_unknown=value.get("on_unknown", "flag") or "null",
             required=bool(value.get("required", False)),
             trim=bool(value.get("trim", False)),
             when=self._condition(value["when"], f"{path}.when") if "when" in value else None,
+            lookup=lookup,
         )
 
     def _system(self, name: str, path: str) -> str:

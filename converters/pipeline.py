@@ -29,6 +29,7 @@ from converters.csv_source import ROW_COLUMN, SourceBatch, row_refs
 from converters.engine import BatchOutcome, Lineage, TableConverter, problems_outcome
 from converters.hashing import RowHasher
 from converters.mapping import Mapping
+from converters.transform import Lookups, empty_to_null
 from formats.bag import seal_bag, sha256_file
 from formats.description import write_description
 from formats.errors import LedgerGapError, SourceError
@@ -224,6 +225,7 @@ def _convert(
     ledger = Ledger()
     notes: list[dict[str, str]] = []
     patient_keys: set[str] = set()
+    lookups = _load_lookups(mapping, tables, read, notes)
     progress.start(sum(t.path.stat().st_size for t in tables if not t.missing), "converting")
     for table in _ordered(tables, mapping):
         tally = ledger.tally(table.name)
@@ -261,6 +263,7 @@ def _convert(
             patient_keys,
             hasher,
             is_patient_table=table.name == mapping.source.patient_table,
+            lookups=lookups,
         )
         size = table.path.stat().st_size
         done = 0
@@ -323,6 +326,43 @@ def _convert(
         source_timezone=mapping.source.timezone,
         mapping_file=mapping.path.name,
     )
+
+
+def _load_lookups(
+    mapping: Mapping,
+    tables: list[SourceTable],
+    read: Callable[[SourceTable], Iterator[SourceBatch]],
+    notes: list[dict[str, str]],
+) -> Lookups:
+    """Read the two columns of every lookup (join) the mapping uses, before any table is converted.
+
+    A lookup table is a dimension (codes and their texts, providers and their names): it is held
+    in memory. Its records are still converted or preserved on their own when their turn comes.
+    """
+    out: Lookups = {}
+    by_name = {t.name: t for t in tables}
+    for lookup in mapping.lookups():
+        table = by_name.get(lookup.table)
+        keys: list[pa.Array] = []
+        values: list[pa.Array] = []
+        if table is None or table.missing or not {lookup.key, lookup.value} <= set(table.columns):
+            notes.append(
+                {
+                    "table": lookup.table,
+                    "flag": "missing_lookup",
+                    "message": f"lookup {lookup.key} -> {lookup.value} in {lookup.table}: table or columns missing; "
+                    "every looked-up value is treated as unknown",
+                }
+            )
+        else:
+            for batch in read(table):
+                keys.append(empty_to_null(batch.table.column(lookup.key).combine_chunks()))
+                values.append(empty_to_null(batch.table.column(lookup.value).combine_chunks()))
+        out[lookup] = (
+            pa.concat_arrays(keys) if keys else pa.array([], pa.string()),
+            pa.concat_arrays(values) if values else pa.array([], pa.string()),
+        )
+    return out
 
 
 def _write(outcome: BatchOutcome, sinks: _Sinks, source_table: str, converter: TableConverter) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from converters.mapping import Condition, ValueRule
+from converters.mapping import Condition, Lookup, ValueRule
 
 NUMBER_PATTERN = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
 INTEGER_PATTERN = r"^\s*[+-]?\d+\s*$"
@@ -118,6 +118,11 @@ def translate(values: pa.Array, mapping: tuple[tuple[str, str | None], ...], on_
     """
     keys = pa.array([k for k, _ in mapping], pa.string())
     targets = pa.array([v for _, v in mapping], pa.string())
+    return translate_arrays(values, keys, targets, on_unknown)
+
+
+def translate_arrays(values: pa.Array, keys: pa.Array, targets: pa.Array, on_unknown: str) -> Evaluated:
+    """Translate values through parallel key and target arrays (the first matching key wins)."""
     index = pc.index_in(values, value_set=keys)
     translated = pc.take(targets, index)
     unknown = pc.and_(_present(values), pc.is_null(index))
@@ -224,13 +229,18 @@ def parse_boolean(values: pa.Array) -> Evaluated:
     return Evaluated(out, reasons(bad, "invalid_boolean"))
 
 
-def evaluate(rule: ValueRule, columns: dict[str, pa.Array], length: int) -> Evaluated:
+Lookups = dict[Lookup, tuple[pa.Array, pa.Array]]
+"""Loaded lookup tables: for each lookup, its key column and value column (as strings)."""
+
+
+def evaluate(rule: ValueRule, columns: dict[str, pa.Array], length: int, lookups: Lookups | None = None) -> Evaluated:
     """Apply one mapping rule to a batch of source columns.
 
     Args:
         rule: the validated rule.
         columns: source columns by name, as strings.
         length: number of rows.
+        lookups: the loaded lookup tables the rule may use.
 
     Returns:
         Canonical values plus reject and flag masks.
@@ -243,8 +253,13 @@ def evaluate(rule: ValueRule, columns: dict[str, pa.Array], length: int) -> Eval
     """
     raw = source_values(rule, columns, length)
     flags = None
-    if rule.mapping is not None:
-        translated = translate(raw, rule.mapping, rule.on_unknown)
+    if rule.mapping is not None or rule.lookup is not None:
+        if rule.lookup is not None:
+            keys, targets = (lookups or {})[rule.lookup]
+            translated = translate_arrays(raw, keys, targets, rule.on_unknown)
+        else:
+            assert rule.mapping is not None
+            translated = translate(raw, rule.mapping, rule.on_unknown)
         raw, flags, translate_errors = translated.values, translated.flags, translated.errors
     else:
         translate_errors = None

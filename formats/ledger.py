@@ -46,6 +46,7 @@ FLAG_REASONS: dict[str, str] = {
     "missing_table": "the mapping expects this table but the source has no such file",
     "unmapped_table": "no mapping consumes this table; all of it is preserved raw",
     "mapping_mismatch": "the table lacks columns the mapping needs; all of it is preserved raw",
+    "missing_lookup": "a lookup (join) table or its columns are missing; looked-up values count as unknown",
 }
 """Flags: conditions worth reporting that do not change a record's fate."""
 
