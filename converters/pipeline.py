@@ -44,6 +44,7 @@ from formats.package import (
     PackageDraft,
     PackageLayout,
 )
+from formats.privacy import redact_secrets
 from formats.progress import NullProgress, ProgressReporter
 from formats.table_sink import TableSink, WrittenTable, duckdb_connection
 
@@ -416,9 +417,9 @@ def _audit(
         "finished_at": datetime.now(UTC).isoformat(),
         "user": getpass.getuser(),
         "host": socket.gethostname(),
-        "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
+        "command": [redact_secrets(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]]] if sys.argv else [],
         "settings": options.settings(),
-        "source": str(options.source.absolute()),
+        "source": redact_secrets(str(options.source.absolute())),
         "mapping": {"file": mapping.path.name, "sha256": mapping.sha256, "system": mapping.system},
         "inputs": [
             {

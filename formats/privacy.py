@@ -25,6 +25,21 @@ def mask_identifier(value: str | None) -> str:
     return value[:keep] + "*" * (len(value) - keep)
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?P<tail>@)")
+_KEY_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:password|passwd|pwd)\s*[=:]\s*)(?P<secret>[^\s&;]+)")
+
+
+def redact_secrets(text: str) -> str:
+    """Replace passwords in database URLs and ``password=...`` settings with ``***``.
+
+    Example:
+        >>> redact_secrets("postgresql://jk:hemmelig@localhost/epj")
+        'postgresql://jk:***@localhost/epj'
+    """
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + "***" + m.group("tail"), text)
+    return _KEY_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
 def mask_text(text: str) -> str:
     """Mask every 11-digit number (a possible fødselsnummer) inside free text."""
     return _ELEVEN_DIGITS.sub(lambda m: m.group(1) + "*****", text)

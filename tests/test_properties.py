@@ -416,3 +416,15 @@ def test_a_yes_no_value_that_is_not_a_known_word_is_an_invalid_boolean() -> None
     assert result.values.to_pylist() == [True, False, None, None]
     assert result.errors is not None
     assert result.errors.to_pylist() == [None, None, "invalid_boolean", None]
+
+
+@given(
+    user=st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10),
+    secret=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#%*()-_+", min_size=4),
+)
+def test_passwords_in_database_urls_are_redacted(user: str, secret: str) -> None:
+    from formats.privacy import redact_secrets
+
+    url = f"postgresql://{user}:{secret}@127.0.0.1:5432/epj"
+    out = redact_secrets(f"convert --system sql {url} password={secret}")
+    assert out == f"convert --system sql postgresql://{user}:***@127.0.0.1:5432/epj password=***"
