@@ -50,12 +50,17 @@ FLAG_REASONS: dict[str, str] = {
 }
 """Flags: conditions worth reporting that do not change a record's fate."""
 
+SOURCE_RECORD_FIELDS: list[pa.Field] = [
+    pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
+    pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
+    pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
+    pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
+]
+"""The columns that say which source record a ledger or reject row is about."""
+
 LEDGER_RECORD_SCHEMA = pa.schema(
     [
-        pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
-        pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
-        pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
-        pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
+        *SOURCE_RECORD_FIELDS,
         pa.field(
             "fate", pa.string(), nullable=False, metadata={"description": "converted, preserved, rejected or excluded"}
         ),
@@ -73,10 +78,7 @@ LEDGER_RECORD_SCHEMA = pa.schema(
 
 REJECT_SCHEMA = pa.schema(
     [
-        pa.field("source_table", pa.string(), nullable=False, metadata={"description": "source table or file"}),
-        pa.field("row_number", pa.int64(), metadata={"description": "record number in the source (header = 1)"}),
-        pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where in the source"}),
-        pa.field("source_hash", pa.string(), metadata={"description": "SHA-256 of the source record"}),
+        *SOURCE_RECORD_FIELDS,
         pa.field("reason_code", pa.string(), nullable=False, metadata={"description": "reason (fixed vocabulary)"}),
         pa.field("rule", pa.string(), metadata={"description": "the rule that was broken, with mapping key path"}),
         pa.field("field", pa.string(), metadata={"description": "source column concerned"}),
