@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
+from converters.sql_source import SqlReader
 from formats.errors import UnknownSystemError
 
-READERS: dict[str, type[SourceReader]] = {r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader)}
+READERS: dict[str, type[SourceReader]] = {r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader)}
 """Every registered reader, by the name given to --system."""
 
 
@@ -25,7 +26,7 @@ def get_reader(name: str) -> type[SourceReader]:
         ) from None
 
 
-def detect_reader(path: Path) -> type[SourceReader]:
+def detect_reader(path: Path | str) -> type[SourceReader]:
     """Return the first registered reader that accepts ``path``.
 
     Raises:

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
 from converters.csv_source import SourceBatch, read_delimited, read_header
 from converters.mapping import Mapping, load_mapping
+from formats.bag import sha256_file
 from formats.errors import SourceError
 from mappings import mapping_path
 
 
 @dataclass(frozen=True, kw_only=True)
 class SourceInfo:
-    """What the user pointed the tool at."""
+    """What the user pointed the tool at: a folder (``path``) or a database (``url``)."""
 
-    path: Path
+    path: Path | None = None
+    url: str | None = None
     mapping: Path | None = None
     encoding: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def location(self) -> str:
+        """The folder or URL, for messages (a URL's password is never part of it)."""
+        return self.url if self.url is not None else str(self.path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,12 +36,14 @@ class SourceTable:
     """One source table: a file (or database table) with its columns."""
 
     name: str
-    path: Path
+    path: Path | None
     file_name: str
     columns: tuple[str, ...]
     encoding: str
     delimiter: str
     missing: bool = False
+    size: int = 0
+    size_unit: str = "bytes"
 
 
 class SourceReader(abc.ABC):
@@ -45,12 +55,50 @@ class SourceReader(abc.ABC):
     default_mapping: ClassVar[str | None] = None
 
     @abc.abstractmethod
-    def accepts(self, path: Path) -> bool:
-        """Return whether ``path`` looks like this system's export (cheap, no side effects)."""
+    def accepts(self, path: Path | str) -> bool:
+        """Return whether ``path`` (a folder or URL) looks like this system's source (cheap, no side effects)."""
 
-    @abc.abstractmethod
+    def source_info(
+        self,
+        source: Path | str,
+        *,
+        mapping: Path | None = None,
+        encoding: str | None = None,
+        password: str | None = None,
+    ) -> SourceInfo:
+        """Check what the user gave and describe it (file readers: an existing folder).
+
+        Raises:
+            SourceError: with what to do, when the source cannot be used at all.
+        """
+        path = Path(source)
+        if not path.exists():
+            raise SourceError(f"source {path} does not exist", hint="give the folder of the export")
+        if not path.is_dir():
+            raise SourceError(f"source {path} is not a folder", hint="give the folder that holds the export files")
+        return SourceInfo(path=path, mapping=mapping, encoding=encoding, password=password)
+
     def load_mapping(self, source: SourceInfo) -> Mapping:
-        """Return the mapping to apply (shipped or given), with source overrides applied."""
+        """Load the given mapping, or the shipped one; apply an encoding override."""
+        path = source.mapping or (mapping_path(self.default_mapping) if self.default_mapping else None)
+        if path is None:
+            raise SourceError(
+                f"the {self.name} reader needs a mapping file",
+                hint="give --mapping FILE (docs/mapping.md describes the format)",
+            )
+        mapping = load_mapping(path)
+        if source.encoding:
+            mapping = mapping.with_source(replace(mapping.source, encoding=source.encoding))
+        return mapping
+
+    def fingerprint(self, table: SourceTable) -> str:
+        """Return a checksum that identifies the table's content (files: SHA-256 of the bytes)."""
+        if table.path is None or table.missing:
+            return ""
+        return sha256_file(table.path)
+
+    def close(self) -> None:  # noqa: B027 - optional hook; file readers hold nothing open
+        """Release connections or files held open (nothing for file readers)."""
 
     @abc.abstractmethod
     def tables(self, source: SourceInfo, mapping: Mapping) -> list[SourceTable]:
@@ -69,28 +117,16 @@ class DelimitedFolderReader(SourceReader):
     reads: ClassVar[str] = "a folder of .csv/.txt files with a header row; needs a mapping file"
     extensions: ClassVar[tuple[str, ...]] = (".csv", ".txt", ".tsv")
 
-    def accepts(self, path: Path) -> bool:
+    def accepts(self, path: Path | str) -> bool:
         """Accept a folder that holds delimited files."""
-        return path.is_dir() and any(p.suffix.lower() in self.extensions for p in path.iterdir())
-
-    def load_mapping(self, source: SourceInfo) -> Mapping:
-        """Load the given mapping, or the shipped one; apply an encoding override."""
-        path = source.mapping or (mapping_path(self.default_mapping) if self.default_mapping else None)
-        if path is None:
-            raise SourceError(
-                f"the {self.name} reader needs a mapping file",
-                hint="give --mapping FILE (docs/mapping.md describes the format)",
-            )
-        mapping = load_mapping(path)
-        if source.encoding:
-            from dataclasses import replace
-
-            mapping = mapping.with_source(replace(mapping.source, encoding=source.encoding))
-        return mapping
+        folder = Path(path)
+        return folder.is_dir() and any(p.suffix.lower() in self.extensions for p in folder.iterdir())
 
     def tables(self, source: SourceInfo, mapping: Mapping) -> list[SourceTable]:
         """List every delimited file in the folder, plus mapped tables whose file is missing."""
         folder = source.path
+        if folder is None:
+            raise SourceError(f"the {self.name} reader reads a folder, not {source.location}", hint="give a folder")
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in self.extensions)
         by_file = {t.file: t.name for t in mapping.tables}
         enc, delim = mapping.source.encoding, mapping.source.delimiter
@@ -108,6 +144,7 @@ class DelimitedFolderReader(SourceReader):
                     columns=columns,
                     encoding=enc,
                     delimiter=delim,
+                    size=p.stat().st_size,
                 )
             )
         present = {t.file_name for t in out}
@@ -128,7 +165,7 @@ class DelimitedFolderReader(SourceReader):
 
     def read(self, table: SourceTable) -> Iterator[SourceBatch]:
         """Stream the file's rows."""
-        if table.missing:
+        if table.missing or table.path is None:
             return iter(())
         return read_delimited(table.path, encoding=table.encoding, delimiter=table.delimiter)
 
@@ -141,9 +178,9 @@ class SyntheaCsvReader(DelimitedFolderReader):
     reads: ClassVar[str] = "a folder with patients.csv, encounters.csv, ... as Synthea writes them"
     default_mapping: ClassVar[str | None] = "synthea-csv"
 
-    def accepts(self, path: Path) -> bool:
+    def accepts(self, path: Path | str) -> bool:
         """Accept a folder with Synthea's patients.csv header."""
-        patients = path / "patients.csv"
+        patients = Path(path) / "patients.csv"
         if not patients.is_file():
             return False
         header = read_header(patients, encoding="utf-8", delimiter=",")

@@ -42,7 +42,8 @@ class RowHasher:
             return pa.array([], pa.string())
         if not columns:
             return pa.array(["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"] * table.num_rows)
-        joined = ", ".join(f"coalesce({_quote(c)}, '')" for c in columns)
+        # a database NULL is hashed as \N (a file has no NULL: its empty fields are empty strings)
+        joined = ", ".join(f"coalesce({_quote(c)}, '\\N')" for c in columns)
         return self._run(table.select(columns), f"sha256(concat_ws(chr(31), {joined}))")
 
     def record_ids(self, system: str, refs: pa.Array, ordinal: int) -> pa.Array:

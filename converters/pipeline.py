@@ -24,15 +24,15 @@ import duckdb
 import pyarrow as pa
 
 from converters import get_reader
-from converters.base import SourceInfo, SourceTable
+from converters.base import SourceInfo, SourceReader, SourceTable
 from converters.csv_source import ROW_COLUMN, SourceBatch, row_refs
 from converters.engine import BatchOutcome, Lineage, TableConverter, problems_outcome
 from converters.hashing import RowHasher
 from converters.mapping import Mapping
 from converters.transform import Lookups, empty_to_null
-from formats.bag import seal_bag, sha256_file
+from formats.bag import seal_bag
 from formats.description import write_description
-from formats.errors import LedgerGapError, SourceError
+from formats.errors import LedgerGapError
 from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA, Ledger
 from formats.model import MODEL_VERSION, TABLES
 from formats.package import (
@@ -57,10 +57,11 @@ class ConversionOptions:
     """Everything a conversion needs, validated once at the boundary."""
 
     system: str
-    source: Path
+    source: Path | str
     archive: Path
     mapping: Path | None = None
     encoding: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     def settings(self) -> dict[str, str | None]:
         """Return the settings that shape the output (recorded, and part of run_id)."""
@@ -155,15 +156,27 @@ def run_conversion(
     started_at = datetime.now(UTC)
     progress = progress or NullProgress()
     reader = get_reader(options.system)()
-    source = options.source
-    if not source.exists():
-        raise SourceError(f"source {source} does not exist", hint="give the folder of the export")
-    if not source.is_dir():
-        raise SourceError(f"source {source} is not a folder", hint="give the folder that holds the export files")
-    info = SourceInfo(path=source, mapping=options.mapping, encoding=options.encoding)
+    info = reader.source_info(
+        options.source, mapping=options.mapping, encoding=options.encoding, password=options.password
+    )
+    try:
+        return _run(options, reader, info, progress, finishers, started, started_at)
+    finally:
+        reader.close()
+
+
+def _run(
+    options: ConversionOptions,
+    reader: SourceReader,
+    info: SourceInfo,
+    progress: ProgressReporter,
+    finishers: Sequence[Finisher],
+    started: float,
+    started_at: datetime,
+) -> ConversionResult:
     mapping = reader.load_mapping(info)
     tables = reader.tables(info, mapping)
-    inputs = {t.file_name: sha256_file(t.path) for t in tables if not t.missing}
+    inputs = {t.file_name: reader.fingerprint(t) for t in tables if not t.missing}
     run_id = _uuid(
         hashlib.sha256(
             json.dumps(
@@ -227,7 +240,7 @@ def _convert(
     notes: list[dict[str, str]] = []
     patient_keys: set[str] = set()
     lookups = _load_lookups(mapping, tables, read, notes)
-    progress.start(sum(t.path.stat().st_size for t in tables if not t.missing), "converting")
+    progress.start(sum(t.size for t in tables if not t.missing), "converting")
     for table in _ordered(tables, mapping):
         tally = ledger.tally(table.name)
         tm = mapping.table(table.name)
@@ -266,7 +279,7 @@ def _convert(
             is_patient_table=table.name == mapping.source.patient_table,
             lookups=lookups,
         )
-        size = table.path.stat().st_size
+        size = table.size
         done = 0
         for batch in read(table):
             n = batch.table.num_rows
@@ -291,7 +304,8 @@ def _convert(
                     tally.bump(tally.reasons, k, v)
                 for k, v in part.flags.items():
                     tally.bump(tally.flags, k, v)
-            step = min(size - done, max(1, int(batch.table.nbytes)))
+            read_units = n + len(batch.problems) if table.size_unit == "rows" else int(batch.table.nbytes)
+            step = min(size - done, max(1, read_units))
             done += step
             progress.advance(step, table.file_name)
         progress.advance(size - done, table.file_name)
@@ -419,13 +433,16 @@ def _audit(
         "host": socket.gethostname(),
         "command": [redact_secrets(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]]] if sys.argv else [],
         "settings": options.settings(),
-        "source": redact_secrets(str(options.source.absolute())),
+        "source": redact_secrets(
+            str(Path(options.source).absolute()) if isinstance(options.source, Path) else str(options.source)
+        ),
         "mapping": {"file": mapping.path.name, "sha256": mapping.sha256, "system": mapping.system},
         "inputs": [
             {
                 "file": t.file_name,
                 "sha256": inputs.get(t.file_name),
-                "bytes": t.path.stat().st_size if not t.missing else None,
+                "size": t.size if not t.missing else None,
+                "size_unit": t.size_unit,
                 "missing": t.missing,
             }
             for t in tables
