@@ -147,33 +147,53 @@ def systems() -> None:
 @click.option("--encoding", help="Text encoding of the source files (utf-8, cp1252, cp865, latin-1 ...).")
 @click.option("--no-validate", is_flag=True, help="Skip validating the package after the conversion.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (same as journalkonvert -q).")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--db-password",
+    envvar="JOURNALKONVERT_DB_PASSWORD",
+    show_envvar=True,
+    help="Database password, if not in the URL (better: the environment variable).",
+)
+@click.option("--ask-password", is_flag=True, help="Ask for the database password (not echoed).")
+@click.argument("source")
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.pass_context
-def convert(
+def convert(  # noqa: PLR0913
     ctx: click.Context,
     system: str,
     mapping: Path | None,
     encoding: str | None,
     no_validate: bool,  # noqa: FBT001
     quiet: bool,  # noqa: FBT001
-    source: Path,
+    db_password: str | None,
+    ask_password: bool,  # noqa: FBT001
+    source: str,
     archive: Path,
 ) -> None:
-    """Convert SOURCE into a new archive package at ARCHIVE.
+    """Convert SOURCE (a folder, or a database URL) into a new archive package at ARCHIVE.
 
     The package is built in a hidden folder beside ARCHIVE and moved into place only when it is
     complete. Every source record is accounted for in the ledger; bad records are rejected with
-    a reason, never dropped.
+    a reason, never dropped. A database password is never written anywhere.
 
     \b
     Example:
       journalkonvert convert --system synthea-csv ../shared/data/synthea-csv archive/
       journalkonvert convert --system csv --mapping my.yaml --encoding cp865 export/ archive/
+      JOURNALKONVERT_DB_PASSWORD=... journalkonvert convert --system sql --mapping m.yaml \\
+          postgresql+psycopg2://jk@127.0.0.1/epj archive/
     """
     quiet = quiet or ctx.obj["quiet"]
+    if ask_password:
+        db_password = click.prompt("Database password", hide_input=True, err=True)
     result = _convert(
-        ConversionOptions(system=system, source=source, archive=archive, mapping=mapping, encoding=encoding),
+        ConversionOptions(
+            system=system,
+            source=source if "://" in source else Path(source),
+            archive=archive,
+            mapping=mapping,
+            encoding=encoding,
+            password=db_password,
+        ),
         quiet=quiet,
     )
     _summarise(result, quiet=quiet)

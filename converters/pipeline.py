@@ -412,6 +412,25 @@ def _write_ledger_summary(layout: PackageLayout, ledger: Ledger, written: dict[s
     (folder / "summary.csv").write_text(header + "".join(lines), encoding="utf-8", newline="")
 
 
+def _command_line(password: str | None) -> list[str]:
+    """Return this process's command line with every password replaced by ***."""
+    if not sys.argv:
+        return []
+    out: list[str] = []
+    hide_next = False
+    for arg in [Path(sys.argv[0]).name, *sys.argv[1:]]:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+            continue
+        if arg == "--db-password":
+            hide_next = True
+        elif arg.startswith("--db-password="):
+            arg = "--db-password=***"
+        out.append(redact_secrets(arg, (password,)))
+    return out
+
+
 def _audit(
     options: ConversionOptions,
     mapping: Mapping,
@@ -431,10 +450,11 @@ def _audit(
         "finished_at": datetime.now(UTC).isoformat(),
         "user": getpass.getuser(),
         "host": socket.gethostname(),
-        "command": [redact_secrets(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]]] if sys.argv else [],
+        "command": _command_line(options.password),
         "settings": options.settings(),
         "source": redact_secrets(
-            str(Path(options.source).absolute()) if isinstance(options.source, Path) else str(options.source)
+            str(Path(options.source).absolute()) if isinstance(options.source, Path) else str(options.source),
+            (options.password,),
         ),
         "mapping": {"file": mapping.path.name, "sha256": mapping.sha256, "system": mapping.system},
         "inputs": [

@@ -49,7 +49,9 @@ def parse_url(text: str, password: str | None = None) -> URL:
             f"{redact_secrets(text)} is not a database URL",
             hint="write it as dialect+driver://user@host:port/database, e.g. postgresql+psycopg2://jk@127.0.0.1/epj",
         ) from exc
-    return url.set(password=password) if password is not None else url
+    if password is None or url.get_backend_name() == "sqlite":  # a SQLite file has no password
+        return url
+    return url.set(password=password)
 
 
 def shown(url: URL) -> str:

@@ -29,13 +29,16 @@ _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<
 _KEY_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:password|passwd|pwd)\s*[=:]\s*)(?P<secret>[^\s&;]+)")
 
 
-def redact_secrets(text: str) -> str:
-    """Replace passwords in database URLs and ``password=...`` settings with ``***``.
+def redact_secrets(text: str, secrets: tuple[str | None, ...] = ()) -> str:
+    """Replace passwords in database URLs, ``password=...`` settings and any of ``secrets`` with ``***``.
 
     Example:
         >>> redact_secrets("postgresql://jk:hemmelig@localhost/epj")
         'postgresql://jk:***@localhost/epj'
     """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + "***" + m.group("tail"), text)
     return _KEY_PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
