@@ -115,16 +115,16 @@ class _Sinks:
             self.sinks[key] = TableSink(name, schema, sort_keys, self.scratch, self.layout.dir(folder))
         return self.sinks[key]
 
-    def close(self, key: str, con: duckdb.DuckDBPyConnection) -> None:
+    def close(self, key: str) -> None:
         """Finish one table now (frees its buffers)."""
         sink = self.sinks.pop(key, None)
         if sink is not None:
-            self.written[key] = sink.close(con)
+            self.written[key] = sink.close()
 
-    def close_all(self, con: duckdb.DuckDBPyConnection) -> dict[str, WrittenTable | None]:
+    def close_all(self) -> dict[str, WrittenTable | None]:
         """Finish every table still open; return all written tables by key."""
         for key in sorted(self.sinks):
-            self.close(key, con)
+            self.close(key)
         return dict(sorted(self.written.items()))
 
 
@@ -309,12 +309,12 @@ def _convert(
             done += step
             progress.advance(step, table.file_name)
         progress.advance(size - done, table.file_name)
-        sinks.close(f"{RAW_DIR}/{table.name}", con)
+        sinks.close(f"{RAW_DIR}/{table.name}")
         if tally.source_rows == 0:
             tally.bump(tally.flags, "empty_table")
             notes.append({"table": table.name, "flag": "empty_table", "message": f"{table.file_name} has no records"})
     progress.finish()
-    written = sinks.close_all(con)
+    written = sinks.close_all()
     con.close()
     gaps = ledger.gaps()
     if gaps:
@@ -439,7 +439,6 @@ def _audit(
     result: ConversionResult,
     started_at: datetime,
 ) -> dict[str, object]:
-    import duckdb
 
     return {
         "tool": "journalkonvert",

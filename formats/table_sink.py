@@ -1,7 +1,7 @@
 """Streamed, sorted, deterministic writing of one table as Parquet plus its CSV twin.
 
 Batches are spilled unsorted to a staging Parquet file as they arrive (memory stays flat), then
-DuckDB sorts them out of core and the sorted stream is written once as the access copy
+sorted out of core (split into key ranges that are each sorted in memory) and written once as the access copy
 (Parquet, zstd, declared schema) and once as the archival twin (RFC 4180 CSV, UTF-8, CRLF).
 Row groups are cut at fixed row counts, so the same rows always give the same bytes.
 """
@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 ROW_GROUP_ROWS = 8_192
 SORT_BATCH_ROWS = 8_192
-DUCKDB_MEMORY_LIMIT = "64MB"
+BUCKET_ROWS = 20_000
+SAMPLE_KEYS = 20_000
+DUCKDB_MEMORY_LIMIT = "256MB"
 CSV_TIMESTAMP_FORMAT = "YYYY-MM-DD hh:mm:ss.ffffffZ (UTC)"
 
 
@@ -98,7 +101,7 @@ class TableSink:
 
     Without sort keys the rows are written in arrival order (which the pipeline keeps
     deterministic) straight to the final files; with sort keys they are spilled and sorted
-    out of core by DuckDB at ``close``.
+    out of core at ``close``: key ranges of at most about BUCKET_ROWS rows, each sorted in memory.
 
     Args:
         name: table name (also the file stem).
@@ -142,7 +145,7 @@ class TableSink:
             self._writer = pq.ParquetWriter(self._spill_path, self.schema, compression="lz4")
         self._writer.write_table(table)
 
-    def close(self, con: duckdb.DuckDBPyConnection) -> WrittenTable | None:
+    def close(self) -> WrittenTable | None:
         """Finish the table (sorting it if needed); return None when it got no rows."""
         if self._direct is not None:
             self._direct.close()
@@ -151,20 +154,55 @@ class TableSink:
             return None
         self._writer.close()
         files = _FinalFiles(self.name, self.schema, self.target_dir)
-        order = ", ".join(f'"{k}" NULLS FIRST' for k in self.sort_keys)
-        # ORDER BY fixes the order; not keeping insertion order as well saves the sort memory.
-        con.execute("SET preserve_insertion_order=false")
-        try:
-            reader = con.sql(
-                f"SELECT * FROM read_parquet({sql_string(self._spill_path)}) ORDER BY {order}"
-            ).to_arrow_reader(SORT_BATCH_ROWS)
-            for batch in reader:
-                files.write(pa.Table.from_batches([batch]).cast(self.schema))
-        finally:
-            con.execute("SET preserve_insertion_order=true")
+        if self.rows <= BUCKET_ROWS:
+            files.write(self._sorted(pq.read_table(self._spill_path, use_threads=False)))
+        else:
+            for bucket in self._buckets():
+                files.write(self._sorted(pq.read_table(bucket, use_threads=False)))
+                bucket.unlink()
         files.close()
         self._spill_path.unlink()
         return WrittenTable(self.name, self.rows, files.parquet, files.csv)
+
+    def _sorted(self, table: pa.Table) -> pa.Table:
+        return table.sort_by([(k, "ascending") for k in self.sort_keys]).cast(self.schema)
+
+    def _buckets(self) -> list[Path]:
+        """Split the spill file into key ranges of about BUCKET_ROWS rows each; return them in key order.
+
+        The ranges come from a regular sample of the first sort key, so every bucket can be sorted
+        in memory and the buckets, in order, give the whole table in order: an external sort whose
+        memory is one bucket, however large the table. (DuckDB's ORDER BY ran out of memory on wide
+        tables under a bounded memory limit.)
+        """
+        key = self.sort_keys[0]
+        spill = pq.ParquetFile(self._spill_path)
+        step = max(1, self.rows // SAMPLE_KEYS)
+        sample: list[str] = []
+        seen = 0
+        for batch in spill.iter_batches(batch_size=SORT_BATCH_ROWS, columns=[key]):
+            values = batch.column(0).to_numpy(zero_copy_only=False)
+            first = (-seen) % step
+            sample.extend(str(v) for v in values[first::step])
+            seen += batch.num_rows
+        count = -(-self.rows // BUCKET_ROWS)
+        ordered = np.sort(np.array(sample, dtype=str))
+        edges = np.unique(ordered[[len(ordered) * k // count for k in range(1, count)]])
+        paths = [self._spill_path.with_suffix(f".b{n:05d}") for n in range(len(edges) + 1)]
+        writers: dict[int, pq.ParquetWriter] = {}
+        try:
+            for batch in spill.iter_batches(batch_size=SORT_BATCH_ROWS):
+                table = pa.Table.from_batches([batch])
+                keys = table.column(key).to_numpy(zero_copy_only=False).astype(str)
+                which = np.searchsorted(edges, keys, side="right")
+                for n in np.unique(which):
+                    if n not in writers:
+                        writers[int(n)] = pq.ParquetWriter(paths[int(n)], self.schema, compression="lz4")
+                    writers[int(n)].write_table(table.filter(pa.array(which == n)).cast(self.schema))
+        finally:
+            for w in writers.values():
+                w.close()
+        return [paths[n] for n in sorted(writers)]
 
 
 def duckdb_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
