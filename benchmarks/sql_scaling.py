@@ -31,7 +31,7 @@ SQLITE_TO_PARQUET = """\
 import pathlib, sqlite3, sys, duckdb, pyarrow as pa
 db, out = sys.argv[1], pathlib.Path(sys.argv[2])
 out.mkdir(parents=True, exist_ok=True)
-src = sqlite3.connect(db)
+src = sqlite3.connect(db, check_same_thread=False)
 con = duckdb.connect()
 for (name,) in src.execute("select name from sqlite_master where type='table' order by name").fetchall():
     cur = src.execute(f'select * from "{name}"')
