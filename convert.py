@@ -355,6 +355,79 @@ def demo(ctx: click.Context, directory: Path, patients: int) -> None:
 
 
 @cli.command()
+@click.argument("source")
+@click.option(
+    "--system", "system", type=click.Choice(sorted(READERS)), help="Reader (default: sql for a URL, else csv)."
+)
+@click.option("--encoding", help="Encoding of the files (default: detected per file).")
+@click.option("--delimiter", help="Field separator of the files (default: detected per file).")
+@click.option("--top", default=10, show_default=True, help="Most frequent values shown per column.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the scan as JSON.")
+@click.option(
+    "--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a readable HTML page."
+)
+@click.option(
+    "--draft-mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write a mapping skeleton listing every table and column, to fill in.",
+)
+@click.option("--db-password", envvar="JOURNALKONVERT_DB_PASSWORD", show_envvar=True, help="Database password.")
+@click.option("--ask-password", is_flag=True, help="Ask for the database password (not echoed).")
+def scan(  # noqa: PLR0913
+    source: str,
+    system: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    top: int,
+    json_path: Path | None,
+    html_path: Path | None,
+    draft_mapping: Path | None,
+    db_password: str | None,
+    ask_password: bool,  # noqa: FBT001
+) -> None:
+    """Profile a source (folder or database URL): every table and column, before mapping it.
+
+    Per column: rows, nulls, distinct values, type, min/max, date range, frequent values, shapes,
+    text encoding and suspected mojibake. Columns that look like identifiers, names or free text
+    never show values, only counts and shapes. Without --json/--html the JSON goes to stdout.
+
+    \b
+    Example:
+      journalkonvert scan ../shared/data/synthea-csv --html scan.html --draft-mapping draft.yaml
+      JOURNALKONVERT_DB_PASSWORD=... journalkonvert scan postgresql+psycopg2://jk@127.0.0.1/epj --json scan.json
+    """
+    from converters.scan import draft_mapping as make_draft
+    from converters.scan import scan_source
+    from reports.scan_render import render_html, render_json
+
+    if ask_password:
+        db_password = click.prompt("Database password", hide_input=True, err=True)
+    chosen = system or ("sql" if "://" in source else "csv")
+    result = scan_source(
+        chosen,
+        source if "://" in source else Path(source),
+        encoding=encoding,
+        delimiter=delimiter,
+        password=db_password,
+        top=top,
+    )
+    if json_path:
+        json_path.write_text(render_json(result), encoding="utf-8")
+    if html_path:
+        html_path.write_text(render_html(result), encoding="utf-8")
+    if draft_mapping:
+        draft_mapping.write_text(make_draft(result), encoding="utf-8")
+    if not json_path and not html_path:
+        click.echo(render_json(result))
+    sensitive = sum(1 for t in result.tables for c in t.columns if c.sensitive)
+    err.print(
+        f"Scanned {len(result.tables)} tables, {sum(t.rows for t in result.tables)} rows; "
+        f"{sensitive} columns treated as sensitive (values not shown)",
+        highlight=False,
+    )
+
+
+@cli.command()
 @click.option("--dictionary", "what", flag_value="dictionary", default=True, help="The data dictionary (Markdown).")
 @click.option("--json-schema", "what", flag_value="json-schema", help="JSON Schemas of all tables.")
 def model(what: str) -> None:

@@ -276,3 +276,26 @@ def test_validate_names_the_first_row_where_the_twins_differ(synthea_package: Pa
     report = validate_archive(copy)
     messages = [f.message for f in report.findings if f.check == "twins"]
     assert any("data row 3 differs in column" in m for m in messages), messages
+
+
+def test_scan_writes_json_html_and_a_draft_mapping_without_identifiers(synthea_dir: Path, tmp_path: Path) -> None:
+    from converters.mapping import load_mapping
+
+    out_json, out_html, draft = tmp_path / "s.json", tmp_path / "s.html", tmp_path / "draft.yaml"
+    result = run(
+        "scan", str(synthea_dir), "--json", str(out_json), "--html", str(out_html), "--draft-mapping", str(draft)
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out_json.read_text(encoding="utf-8"))
+    assert data["total_rows"] == 10_950
+    person = first_patient(synthea_dir)
+    for text in (out_json.read_text(encoding="utf-8"), out_html.read_text(encoding="utf-8")):
+        assert person["Id"] not in text
+        assert person["SSN"] not in text
+        assert person["LAST"] not in text
+    assert load_mapping(draft).system.endswith("-draft")
+
+
+def test_scan_of_a_missing_folder_exits_2(tmp_path: Path) -> None:
+    result = run("scan", str(tmp_path / "nope"))
+    assert result.exit_code == 2
