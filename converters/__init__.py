@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
-from converters.sql_source import SqlReader
+from converters.sql_source import OmopReader, SqlReader
 from formats.errors import UnknownSystemError
 
-READERS: dict[str, type[SourceReader]] = {r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader)}
+READERS: dict[str, type[SourceReader]] = {
+    r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader)
+}
 """Every registered reader, by the name given to --system."""
 
 

@@ -270,3 +270,12 @@ class SqlReader(SourceReader):
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+class OmopReader(SqlReader):
+    """An OMOP CDM 5.3/5.4 database, with the shipped mapping (mappings/omop.yaml)."""
+
+    name: ClassVar[str] = "omop"
+    title: ClassVar[str] = "OMOP CDM 5.4 database (OHDSI), shipped mapping"
+    reads: ClassVar[str] = "a database URL of an OMOP CDM schema: person, visit_occurrence, condition_occurrence, ..."
+    default_mapping: ClassVar[str | None] = "omop"

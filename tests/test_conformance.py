@@ -152,7 +152,29 @@ def _sql_source(tmp: Path) -> tuple[Path | str, Path | None]:
     return f"sqlite:///{db}", mapping
 
 
+def _omop_source(tmp: Path) -> tuple[Path | str, Path | None]:
+    """A small OMOP CDM database: the Eunomia CSV tables (read in place) loaded into SQLite."""
+    import csv
+    import sqlite3
+
+    folder = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "eunomia-synthea27nj-omop"
+    if not (folder / "PERSON.csv").is_file():
+        pytest.skip("../shared/data/eunomia-synthea27nj-omop is not available")
+    db = tmp / "omop.db"
+    con = sqlite3.connect(db)
+    for f in sorted(folder.glob("*.csv")):
+        with f.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        cols = ", ".join(f'"{h}" text' for h in rows[0])
+        con.execute(f'create table "{f.stem.lower()}" ({cols})')
+        con.executemany(f'insert into "{f.stem.lower()}" values ({",".join("?" * len(rows[0]))})', rows[1:])
+    con.commit()
+    con.close()
+    return f"sqlite:///{db}", None
+
+
 SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
+    "omop": _omop_source,
     "synthea-csv": _synthea_source,
     "csv": _csv_source,
     "sql": _sql_source,
@@ -281,6 +303,9 @@ def test_batches_follow_the_contract(name: str, tmp_path: Path) -> None:
             assert batches == []
             continue
         assert table.columns, table.name
+        if table.size_unit == "rows" and table.size == 0:  # an empty database table yields no batch
+            assert batches == []
+            continue
         assert batches, table.name
         numbers: list[int] = []
         for batch in batches:

@@ -163,3 +163,43 @@ def test_omop_mapping_converts_the_database_like_the_csv_folder(
     assert validate_archive(tmp_path / "db").valid
     for table in from_db.tables:
         assert _canonical_rows(tmp_path / "db", table) == _canonical_rows(tmp_path / "csv", table), table
+
+
+@needs_driver
+def test_omop_reader_scan_and_password_on_a_real_server(
+    eunomia_pg: tuple[PgServer, dict[str, int]], tmp_path: Path
+) -> None:
+    """Issue 3 on PostgreSQL: --system omop, person count checked in the database, scan, no password anywhere."""
+    from click.testing import CliRunner
+    from sqlalchemy import create_engine, text
+
+    import convert
+
+    server, _ = eunomia_pg
+    engine = create_engine(server.url)
+    with engine.connect() as conn:
+        persons = conn.execute(text("select count(*) from person")).scalar_one()
+        source_values = [r[0] for r in conn.execute(text("select person_source_value from person")) if r[0]]
+    engine.dispose()
+    archive = tmp_path / "omop"
+    runner = CliRunner()
+    result = runner.invoke(convert.cli, ["convert", "--system", "omop", server.url, str(archive)], obj={})
+    assert result.exit_code == 0, result.output
+    assert server.password not in result.output
+    count = runner.invoke(
+        convert.cli, ["query", str(archive), "select count(*) as n from patient", "--format", "csv"], obj={}
+    )
+    assert count.output.splitlines()[1] == str(persons) == "28"
+    for path in archive.rglob("*"):
+        if path.is_file():
+            assert server.password.encode() not in path.read_bytes(), path
+    scan_json, scan_html = tmp_path / "scan.json", tmp_path / "scan.html"
+    scanned = runner.invoke(
+        convert.cli, ["scan", server.url, "--json", str(scan_json), "--html", str(scan_html)], obj={}
+    )
+    assert scanned.exit_code == 0, scanned.output
+    assert server.password not in scanned.output
+    for report in (scan_json.read_text(encoding="utf-8"), scan_html.read_text(encoding="utf-8")):
+        assert server.password not in report
+        for value in source_values:
+            assert value not in report
