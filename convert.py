@@ -5,6 +5,7 @@ It holds no conversion logic. ``python convert.py ...`` and ``journalkonvert ...
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -202,9 +203,11 @@ def convert(  # noqa: PLR0913
 
 
 def _convert(options: ConversionOptions, *, quiet: bool) -> ConversionResult:
+    from reports.mapping_doc import write_mapping_doc
     from reports.package_report import write_report
 
-    return run_conversion(options, progress=RichProgress(enabled=not quiet), finishers=[write_report])
+    document = functools.partial(write_mapping_doc, lang="nb")
+    return run_conversion(options, progress=RichProgress(enabled=not quiet), finishers=[write_report, document])
 
 
 def _summarise(result: ConversionResult, *, quiet: bool) -> None:
@@ -425,6 +428,71 @@ def scan(  # noqa: PLR0913
         f"{sensitive} columns treated as sensitive (values not shown)",
         highlight=False,
     )
+
+
+@cli.command("mapping-doc")
+@click.argument("mapping", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--source", help="A folder or database URL: list every source column, mapped or not.")
+@click.option("--system", "system", type=click.Choice(sorted(READERS)), help="Reader for --source.")
+@click.option("--archive", type=click.Path(path_type=Path), help="A package this mapping made: show its row counts.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "html"]),
+    default="markdown",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE, not stdout.")
+@click.option("--db-password", envvar="JOURNALKONVERT_DB_PASSWORD", show_envvar=True, help="Database password.")
+def mapping_doc(  # noqa: PLR0913
+    mapping: Path,
+    source: str | None,
+    system: str | None,
+    archive: Path | None,
+    output_format: str,
+    lang: str,
+    output: Path | None,
+    db_password: str | None,
+) -> None:
+    """Document a mapping for people: every source table and column with its fate.
+
+    For each column: which canonical field it fills and with which transform, or that it is
+    preserved raw, or deliberately dropped and why. With --source, every column of the source
+    is listed (also those the mapping never names); with --archive, the row counts of a
+    conversion (read, converted, preserved, rejected, excluded). Every package carries this
+    document for its own mapping in data/mappings/.
+
+    \b
+    Example:
+      journalkonvert mapping-doc mappings/synthea-csv.yaml --source ../shared/data/synthea-csv
+      journalkonvert mapping-doc mappings/omop.yaml --archive archive/ --format html -o omop.html
+    """
+    from converters import get_reader
+    from converters.mapping import load_mapping
+    from reports.mapping_doc import mapping_document, render_html, render_markdown
+
+    loaded = load_mapping(mapping)
+    columns: dict[str, list[str]] | None = None
+    if source:
+        reader = get_reader(system or ("sql" if "://" in source else "csv"))()
+        info = reader.source_info(source if "://" in source else Path(source), mapping=mapping, password=db_password)
+        try:
+            tables = reader.tables(info, loaded)
+        finally:
+            reader.close()
+        columns = {t.name: list(t.columns) for t in tables if not t.missing}
+    ledger = None
+    if archive:
+        summary = open_package(archive).dir("ledger") / "summary.json"
+        ledger = json.loads(summary.read_text(encoding="utf-8"))
+    doc = mapping_document(loaded, source_columns=columns, ledger=ledger)
+    text = render_html(doc, lang) if output_format == "html" else render_markdown(doc, lang)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()

@@ -299,3 +299,23 @@ def test_scan_writes_json_html_and_a_draft_mapping_without_identifiers(synthea_d
 def test_scan_of_a_missing_folder_exits_2(tmp_path: Path) -> None:
     result = run("scan", str(tmp_path / "nope"))
     assert result.exit_code == 2
+
+
+def test_mapping_doc_lists_every_source_column_and_the_package_carries_it(synthea_dir: Path, tmp_path: Path) -> None:
+    doc = run("mapping-doc", "mappings/synthea-csv.yaml", "--source", str(synthea_dir), "--lang", "en")
+    assert doc.exit_code == 0, doc.output
+    with (synthea_dir / "patients.csv").open(encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh))
+    for column in header:
+        assert f"`{column}`" in doc.output
+    assert "preserved raw" in doc.output
+    archive = tmp_path / "a"
+    assert run("convert", "--system", "synthea-csv", "-q", str(synthea_dir), str(archive)).exit_code == 0
+    assert (archive / "data" / "mappings" / "synthea-csv.md").is_file()
+    assert (archive / "data" / "mappings" / "synthea-csv.html").is_file()
+    html = run(
+        "mapping-doc", "mappings/synthea-csv.yaml", "--archive", str(archive), "--format", "html", "--lang", "en"
+    )
+    assert html.exit_code == 0
+    assert "<html" in html.output.lower()
+    assert "source rows 27, converted 27" in html.output
