@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,7 +29,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from converters.base import SourceInfo, SourceReader, SourceTable
-from converters.csv_source import ROW_COLUMN, SourceBatch
+from converters.csv_source import ROW_COLUMN, RowProblem, SourceBatch
 from converters.mapping import Mapping
 from formats.errors import SourceError
 from formats.privacy import redact_secrets
@@ -116,6 +117,12 @@ def _value_text(value: object) -> str | None:
     return str(value)
 
 
+class Undecodable(str):
+    """Text of a SQLite value whose bytes are not valid in the declared encoding (shown escaped)."""
+
+    raw: bytes
+
+
 class SqlReader(SourceReader):
     """Any database SQLAlchemy reaches, converted by a mapping file (table names = mapping keys)."""
 
@@ -127,6 +134,8 @@ class SqlReader(SourceReader):
         self._engine: Engine | None = None
         self._conn: Connection | None = None
         self._url: URL | None = None
+        self._encoding = "utf-8"
+        self._undecodable = 0
 
     def accepts(self, path: Path | str) -> bool:
         """Accept a string that parses as a database URL (no connection is made)."""
@@ -149,6 +158,7 @@ class SqlReader(SourceReader):
     ) -> SourceInfo:
         """Check the URL (the password may come separately) and connect, read-only."""
         url = parse_url(str(source), password)
+        self._encoding = encoding or "utf-8"
         self._connect(url)
         return SourceInfo(url=shown(url), mapping=mapping, encoding=encoding, password=password)
 
@@ -158,6 +168,8 @@ class SqlReader(SourceReader):
         self._url = url
         try:
             engine = sa.create_engine(url)
+            if url.get_backend_name() == "sqlite":
+                sa.event.listen(engine, "connect", self._sqlite_text)
             conn = engine.connect()
         except NoSuchModuleError as exc:
             raise SourceError(
@@ -174,6 +186,20 @@ class SqlReader(SourceReader):
             ) from None
         self._engine, self._conn = engine, conn
         self._begin_snapshot(conn)
+
+    def _sqlite_text(self, dbapi_connection: object, _record: object) -> None:
+        """Let SQLite hand over text bytes undecoded: a legacy code page must not stop the run."""
+
+        def decode(raw: bytes) -> str:
+            try:
+                return raw.decode(self._encoding)
+            except UnicodeDecodeError:
+                self._undecodable += 1
+                text = Undecodable(raw.decode(self._encoding, errors="backslashreplace"))
+                text.raw = raw
+                return text
+
+        dbapi_connection.text_factory = decode  # type: ignore[attr-defined]
 
     def _begin_snapshot(self, conn: Connection) -> None:
         dialect = conn.dialect.name
@@ -248,11 +274,42 @@ class SqlReader(SourceReader):
         result = self.connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(query)
         number = 2
         for rows in result.partitions(BATCH_ROWS):
+            problems: list[RowProblem] = []
+            numbers = list(range(number, number + len(rows)))
+            number += len(rows)
+            if self._undecodable:
+                self._undecodable = 0
+                rows, numbers, problems = self._split_undecodable(table, list(rows), numbers)
             columns = list(zip(*rows, strict=True)) if rows else [() for _ in table.columns]
             data = {name: to_text(list(values)) for name, values in zip(table.columns, columns, strict=True)}
-            data[ROW_COLUMN] = pa.array(range(number, number + len(rows)), pa.int64())
-            number += len(rows)
-            yield SourceBatch(pa.table(data))
+            data[ROW_COLUMN] = pa.array(numbers, pa.int64())
+            yield SourceBatch(pa.table(data), problems)
+
+    def _split_undecodable(
+        self, table: SourceTable, rows: list[Any], numbers: list[int]
+    ) -> tuple[list[Any], list[int], list[RowProblem]]:
+        """Move rows holding text that is not valid in the declared encoding into problems."""
+        keep_rows, keep_numbers, problems = [], [], []
+        for row, n in zip(rows, numbers, strict=True):
+            bad = next((c for c, v in zip(table.columns, row, strict=True) if isinstance(v, Undecodable)), None)
+            if bad is None:
+                keep_rows.append(row)
+                keep_numbers.append(n)
+                continue
+            values = {c: (v if v is None else str(v)) for c, v in zip(table.columns, row, strict=True)}
+            raw = b"\x1f".join(v.raw if isinstance(v, Undecodable) else str(v).encode() for v in row if v is not None)
+            problems.append(
+                RowProblem(
+                    row_number=n,
+                    reason="encoding_error",
+                    rule=f"column {bad}: text is not valid {self._encoding}; "
+                    "give the database's text encoding with --encoding",
+                    raw_record=json.dumps(values, ensure_ascii=False),
+                    raw_base64=base64.b64encode(raw).decode("ascii"),
+                    source_column=bad,
+                )
+            )
+        return keep_rows, keep_numbers, problems
 
     def fingerprint(self, table: SourceTable) -> str:
         """Identify a table by its name, columns and row count (its content is hashed row by row in the ledger)."""

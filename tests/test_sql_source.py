@@ -184,3 +184,49 @@ def test_driver_values_become_canonical_text() -> None:
     assert to_text([b"\x00\xff"]).to_pylist() == ["base64:AP8="]
     assert to_text([1, "two"]).to_pylist() == ["1", "two"]  # SQLite's dynamic typing
     assert array_text(pa.nulls(2)).to_pylist() == [None, None]
+
+
+def _latin1_db(tmp_path: Path) -> tuple[Path, Path]:
+    db = tmp_path / "legacy.db"
+    con = sqlite3.connect(db)
+    con.execute("create table patients (Id text primary key, BIRTHDATE text, FIRST text)")
+    con.execute("insert into patients values ('p1', '2000-01-02', 'Ola')")
+    con.execute("insert into patients values ('p2', '2001-02-03', CAST(? AS TEXT))", ("Bjørn".encode("latin-1"),))
+    con.commit()
+    con.close()
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "mapping_version: 1\nsystem: tiny\nsource: {patient_table: patients}\ntables:\n  patients:\n"
+        "    patient: Id\n    targets:\n      - table: patient\n        fields:\n"
+        "          patient_id: Id\n          birth_date: BIRTHDATE\n          given_name: FIRST\n",
+        encoding="utf-8",
+    )
+    return db, mapping
+
+
+def test_legacy_code_page_text_in_sqlite_is_rejected_alone_not_fatal(tmp_path: Path) -> None:
+    import base64
+
+    db, mapping = _latin1_db(tmp_path)
+    result = run_conversion(
+        ConversionOptions(system="sql", source=f"sqlite:///{db}", archive=tmp_path / "a", mapping=mapping)
+    )
+    assert result.tables["patient"] == 1
+    [reject] = run_query(open_package(tmp_path / "a"), "select * from rejects").to_pylist()
+    assert reject["reason_code"] == "encoding_error"
+    assert reject["field"] == "FIRST"
+    assert reject["source_ref"] == "patients#row=3"
+    assert "Bj\xf8rn".encode("latin-1") in base64.b64decode(reject["raw_base64"])
+    assert validate_archive(tmp_path / "a").valid
+
+
+def test_the_declared_encoding_reads_legacy_sqlite_text(tmp_path: Path) -> None:
+    db, mapping = _latin1_db(tmp_path)
+    result = run_conversion(
+        ConversionOptions(
+            system="sql", source=f"sqlite:///{db}", archive=tmp_path / "a", mapping=mapping, encoding="latin-1"
+        )
+    )
+    assert result.tables["patient"] == 2
+    names = run_query(open_package(tmp_path / "a"), "select given_name from patient order by 1").to_pylist()
+    assert names == [{"given_name": "Bjørn"}, {"given_name": "Ola"}]
