@@ -203,3 +203,19 @@ def test_omop_reader_scan_and_password_on_a_real_server(
         assert server.password not in report
         for value in source_values:
             assert value not in report
+
+
+@needs_driver
+def test_wrong_credentials_are_a_clear_error_without_the_password(pg: PgServer, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    import convert
+
+    wrong = "not-the-Password-91"
+    url = pg.url.replace(pg.password, wrong)
+    result = CliRunner().invoke(convert.cli, ["convert", "--system", "omop", url, str(tmp_path / "x")], obj={})
+    assert result.exit_code == 2, result.output
+    assert "cannot connect" in result.output
+    assert wrong not in result.output
+    assert pg.password not in result.output
+    assert not (tmp_path / "x").exists()
