@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
-from converters.sql_source import OmopReader, SqlReader
+from converters.sql_source import OmopReader, OpenmrsReader, SqlReader
 from formats.errors import UnknownSystemError
 
 READERS: dict[str, type[SourceReader]] = {
-    r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader)
+    r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader, OpenmrsReader)
 }
 """Every registered reader, by the name given to --system."""
 

@@ -137,9 +137,18 @@ _IDENTIFIER_WORDS = frozenset(
         "guid",
         "uid",
         "udi",
+        "identifier",
+        "identifikator",
+        "ident",
+        "mrn",
+        "journalnummer",
+        "pasientnummer",
+        "hprnummer",
+        "hpr",
+        "her",
     ]
 )
-_IDENTIFIER_SUFFIXES = ("id", "nr", "nummer", "uuid", "guid")
+_IDENTIFIER_SUFFIXES = ("id", "nr", "nummer", "uuid", "guid", "identifier", "identifikator")
 _NAME_WORDS = frozenset(
     [
         "navn",

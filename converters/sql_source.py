@@ -336,3 +336,12 @@ class OmopReader(SqlReader):
     title: ClassVar[str] = "OMOP CDM 5.4 database (OHDSI), shipped mapping"
     reads: ClassVar[str] = "a database URL of an OMOP CDM schema: person, visit_occurrence, condition_occurrence, ..."
     default_mapping: ClassVar[str | None] = "omop"
+
+
+class OpenmrsReader(SqlReader):
+    """An OpenMRS 2.x database (MySQL/MariaDB), with the shipped mapping (mappings/openmrs.yaml)."""
+
+    name: ClassVar[str] = "openmrs"
+    title: ClassVar[str] = "OpenMRS 2.x database (MySQL/MariaDB), shipped mapping"
+    reads: ClassVar[str] = "a database URL of an OpenMRS schema: patient, person, encounter, obs, orders, ..."
+    default_mapping: ClassVar[str | None] = "openmrs"

@@ -96,6 +96,12 @@ def _source_values(rule: ValueRule, columns: dict[str, pa.Array], length: int) -
         return pa.array([rule.constant] * length, pa.string())
     if rule.concat:
         parts = [empty_to_null(pc.utf8_trim_whitespace(columns[c])) for c in rule.concat]
+        # Arrow's join with null_handling="skip" drops a row whose parts are all null (pyarrow 26);
+        # an empty first part keeps the row, and the result is made null again below
+        present = parts[0].is_valid()
+        for part in parts[1:]:
+            present = pc.or_(present, part.is_valid())
+        parts[0] = pc.if_else(present, parts[0], pa.scalar("", pa.string()))
         joined = pc.binary_join_element_wise(*parts, rule.separator, null_handling="skip")
         return empty_to_null(joined)
     assert rule.column is not None

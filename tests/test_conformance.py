@@ -99,10 +99,22 @@ def _synthea_source(tmp: Path) -> tuple[Path, Path | None]:
         src / "encounters.csv",
         SYNTHEA_ENCOUNTERS,
         [
-            {"Id": "e-1", "START": "2020-01-02T08:00:00Z", "PATIENT": "p-1", "ENCOUNTERCLASS": "ambulatory",
-             "CODE": "185349003", "DESCRIPTION": "Encounter for check up"},
-            {"Id": "e-2", "START": "2021-06-30T13:15:00Z", "PATIENT": "p-2", "ENCOUNTERCLASS": "wellness",
-             "CODE": "410620009", "DESCRIPTION": "Well child visit"},
+            {
+                "Id": "e-1",
+                "START": "2020-01-02T08:00:00Z",
+                "PATIENT": "p-1",
+                "ENCOUNTERCLASS": "ambulatory",
+                "CODE": "185349003",
+                "DESCRIPTION": "Encounter for check up",
+            },
+            {
+                "Id": "e-2",
+                "START": "2021-06-30T13:15:00Z",
+                "PATIENT": "p-2",
+                "ENCOUNTERCLASS": "wellness",
+                "CODE": "410620009",
+                "DESCRIPTION": "Well child visit",
+            },
         ],
     )
     return src, None
@@ -116,8 +128,14 @@ def _csv_source(tmp: Path) -> tuple[Path, Path | None]:
         ["pid", "fornavn", "etternavn", "fodt", "kjonn", "merknad"],
         [
             {"pid": "1", "fornavn": "Åse", "etternavn": "Ødegård", "fodt": "17.05.1961", "kjonn": "K"},
-            {"pid": "2", "fornavn": "Per", "etternavn": "Hansen", "fodt": "31.12.1990", "kjonn": "M",
-             "merknad": "flyttet; ny adresse"},
+            {
+                "pid": "2",
+                "fornavn": "Per",
+                "etternavn": "Hansen",
+                "fodt": "31.12.1990",
+                "kjonn": "M",
+                "merknad": "flyttet; ny adresse",
+            },
         ],
         delimiter=";",
     )
@@ -173,7 +191,32 @@ def _omop_source(tmp: Path) -> tuple[Path | str, Path | None]:
     return f"sqlite:///{db}", None
 
 
+def _openmrs_source(tmp: Path) -> tuple[Path | str, Path | None]:
+    """A few OpenMRS tables (the columns the mapping reads for patients and encounters) in SQLite."""
+    import sqlite3
+
+    db = tmp / "openmrs.db"
+    con = sqlite3.connect(db)
+    con.executescript(
+        """
+        create table patient (patient_id integer primary key, voided integer);
+        create table person (person_id integer primary key, birthdate text, death_date text, gender text,
+                             voided integer);
+        create table person_name (person_name_id integer primary key, person_id integer, given_name text,
+                                  family_name text, prefix text, family_name_suffix text, voided integer);
+        insert into patient values (2, 0), (7, 0), (9, 1);
+        insert into person values (2, '1975-04-08 00:00:00', null, 'M', 0), (7, '1976-08-25', null, 'F', 0),
+                                  (9, '1980-01-01', null, 'F', 0);
+        insert into person_name values (1, 2, 'Åse', 'Ødegård', null, null, 0), (2, 7, 'Per', 'Hansen', null, null, 0);
+        """
+    )
+    con.commit()
+    con.close()
+    return f"sqlite:///{db}", None
+
+
 SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
+    "openmrs": _openmrs_source,
     "omop": _omop_source,
     "synthea-csv": _synthea_source,
     "csv": _csv_source,

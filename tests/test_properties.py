@@ -428,3 +428,13 @@ def test_passwords_in_database_urls_are_redacted(user: str, secret: str) -> None
     url = f"postgresql://{user}:{secret}@127.0.0.1:5432/epj"
     out = redact_secrets(f"convert --system sql {url} password={secret}")
     assert out == f"convert --system sql postgresql://{user}:***@127.0.0.1:5432/epj password=***"
+
+
+def test_concat_of_all_empty_parts_keeps_the_row_as_null() -> None:
+    from converters.mapping import ValueRule
+    from converters.transform import evaluate
+
+    rule = ValueRule(path="x", target_type=pa.string(), concat=("a", "b"), separator=" ")
+    columns = {"a": pa.array(["Ola", "", "", None]), "b": pa.array(["Nordmann", "Hansen", "", None])}
+    result = evaluate(rule, columns, 4)
+    assert result.values.to_pylist() == ["Ola Nordmann", "Hansen", None, None]

@@ -330,3 +330,20 @@ def test_draft_mapping_of_mixed_files_takes_the_common_encoding_and_notes_the_od
     assert "# NOTE: c.txt looked like utf-8, not cp1252" in text
     assert "# NOTE: c.txt is separated by ',', not ';'" in text
     assert '#   dato: date "%d.%m.%Y"' in text
+
+
+def test_a_column_named_identifier_is_sensitive_even_with_short_values(tmp_path: Path) -> None:
+    import sqlite3
+
+    from converters.scan import scan_source
+
+    db = tmp_path / "ids.db"
+    con = sqlite3.connect(db)
+    con.execute("create table patient_identifier (patient_identifier_id integer primary key, identifier text)")
+    con.executemany("insert into patient_identifier values (?, ?)", [(1, "101"), (2, "101-6"), (3, "7TU-8")])
+    con.commit()
+    con.close()
+    result = scan_source("sql", f"sqlite:///{db}")
+    column = result.table("patient_identifier").column("identifier")
+    assert column.sensitive == "identifier"
+    assert not column.top_values
