@@ -37,14 +37,14 @@ import pwd
 import re
 import secrets
 import shutil
-import socket
-import stat
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from server_tools import apt_install, free_port, world_traversable
 
 INSTALL_COMMAND = "apt-get install -y postgresql"
 SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
@@ -91,56 +91,13 @@ def find_bin_dir() -> Path | None:
     return None
 
 
-def _privilege_prefix() -> list[str] | None:
-    """Return how to run a command as root: [] when root, ["sudo", "-n"] with passwordless sudo, else None."""
-    if os.geteuid() == 0:
-        return []
-    sudo = shutil.which("sudo")
-    if sudo and subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode == 0:
-        return [sudo, "-n"]
-    return None
-
-
 def install_postgresql() -> None:
     """Install Debian's ``postgresql`` package with apt-get (refreshing the package lists if needed).
 
     Raises:
         PgUnavailable: when apt-get is missing, there are no rights to use it, or it fails.
     """
-    prefix = _privilege_prefix()
-    apt = shutil.which("apt-get")
-    if apt is None or prefix is None:
-        why = "apt-get is not available" if apt is None else "not root and no passwordless sudo"
-        msg = f"PostgreSQL server programs not found, and cannot install them ({why}); run: sudo {INSTALL_COMMAND}"
-        raise PgUnavailable(msg)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = [*prefix, apt, "install", "-y", "-q", "postgresql"]
-    done = subprocess.run(install, capture_output=True, text=True, env=env, check=False, timeout=900)
-    if done.returncode != 0:  # a fresh machine may have no package lists yet
-        subprocess.run([*prefix, apt, "update", "-q"], capture_output=True, env=env, check=False, timeout=600)
-        done = subprocess.run(install, capture_output=True, text=True, env=env, check=False, timeout=900)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        msg = f"`{INSTALL_COMMAND}` failed: {' / '.join(tail)}; install PostgreSQL and try again"
-        raise PgUnavailable(msg)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
-    """Return whether something accepts TCP connections at host:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(1.0)
-        return s.connect_ex((host, port)) == 0
-
-
-def _world_traversable(folder: Path) -> bool:
-    """Return whether every folder from / down to ``folder`` can be entered by any user."""
-    return all(part.stat().st_mode & stat.S_IXOTH for part in [folder, *folder.parents])
+    apt_install("postgresql", "PostgreSQL", PgUnavailable)
 
 
 def _driver() -> str:
@@ -351,7 +308,7 @@ class PgServer:
             owner = pwd.getpwnam("nobody")
         self._run_as = (owner.pw_uid, owner.pw_gid)
         parent = Path(tempfile.gettempdir())
-        if not _world_traversable(parent):
+        if not world_traversable(parent):
             parent = Path("/tmp")  # a private 0700 folder is created inside
         self.base_dir = Path(tempfile.mkdtemp(prefix="jk-pg-", dir=parent))
         os.chown(self.base_dir, *self._run_as)
@@ -394,7 +351,7 @@ class PgServer:
     def _start_server(self) -> None:
         last = ""
         for _attempt in range(3):  # another process may take the free port between probe and bind
-            self.port = _free_port()
+            self.port = free_port()
             settings = {
                 "listen_addresses": "'127.0.0.1'",
                 "port": str(self.port),

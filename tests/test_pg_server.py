@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pg_server import PgServer, PgUnavailable, find_bin_dir, pg_server, pg_server_fixture, port_is_open
+from pg_server import PgServer, PgUnavailable, find_bin_dir, pg_server, pg_server_fixture
+from server_tools import port_is_open
 from sqlalchemy.exc import OperationalError
 
 EUNOMIA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "eunomia-synthea27nj-omop"
