@@ -1,0 +1,158 @@
+"""Tests of formats.identifiers: kinds, mod-11 control digits, vectorised classification, masking.
+
+Valid numbers are generated from random dates and individual numbers, with control digits from python-stdnum's
+``calc_check_digit1/2`` as an independent reference. No real person's number is used: the fixed examples are the
+synthetic ones documented in docs/LIBRARIES.md section 3 and Tenor/FH numbers that cannot belong to a person.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from stdnum.no import fodselsnummer
+
+from formats.identifiers import KINDS, classify, classify_array, is_valid_checksum, mask
+
+OFFSETS = {"FNR": (0, 0), "DNR": (40, 0), "HNR": (0, 40), "TNR": (0, 80)}
+
+
+def with_control_digits(first9: str) -> str | None:
+    """Append both control digits, or None when one of them would be 10 (no valid number exists)."""
+    k1 = fodselsnummer.calc_check_digit1(first9)
+    if k1 == "10":
+        return None
+    k2 = fodselsnummer.calc_check_digit2(first9 + k1)
+    if k2 == "10":
+        return None
+    return first9 + k1 + k2
+
+
+@st.composite
+def valid_numbers(draw: st.DrawFn, code: str | None = None) -> tuple[str, str]:
+    """A valid (number, kind code) of a person-number kind, FHN included."""
+    code = code or draw(st.sampled_from([*OFFSETS, "FHN"]))
+    if code == "FHN":
+        first9 = str(draw(st.integers(8, 9))) + draw(st.text("0123456789", min_size=8, max_size=8))
+    else:
+        born = draw(st.dates(min_value=date(1854, 1, 1), max_value=date(2039, 12, 31)))
+        day_offset, month_offset = OFFSETS[code]
+        individual = draw(st.integers(0, 999))
+        first9 = f"{born.day + day_offset:02d}{born.month + month_offset:02d}{born.year % 100:02d}{individual:03d}"
+    number = with_control_digits(first9)
+    assume(number is not None)
+    assert number is not None
+    return number, code
+
+
+@given(valid_numbers())
+def test_generated_numbers_are_valid_with_right_kind(case: tuple[str, str]) -> None:
+    number, code = case
+    kind, valid = classify(number)
+    assert (kind.code, valid) == (code, True)
+    assert kind is KINDS[code]
+
+
+@given(valid_numbers(), st.integers(0, 10), st.integers(1, 9))
+def test_any_single_digit_error_is_detected(case: tuple[str, str], position: int, delta: int) -> None:
+    number, _ = case
+    changed = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1 :]
+    assert not is_valid_checksum(changed)
+    assert classify(changed)[1] is False
+
+
+@given(st.text("0123456789", min_size=11, max_size=11))
+def test_stdnum_valid_implies_valid(number: str) -> None:
+    if fodselsnummer.is_valid(number):
+        kind, valid = classify(number)
+        assert valid
+        assert kind.code in {"FNR", "DNR", "HNR"}
+
+
+@pytest.mark.parametrize(
+    ("number", "code", "valid"),
+    [
+        ("15108695088", "FNR", True),  # python-stdnum docstring example
+        ("55028610024", "DNR", True),  # LIBRARIES.md §3, synthetic
+        ("15458610093", "HNR", True),  # LIBRARIES.md §3, synthetic
+        ("81234510053", "FHN", True),  # LIBRARIES.md §3, stdnum rejects it
+        ("15908610064", "TNR", True),  # LIBRARIES.md §3, Tenor month+80, stdnum rejects it
+        ("15108695077", "FNR", False),  # bad checksum
+        ("31028695088", "FNR", False),  # 31 February: kind from the shape, invalid
+        ("15138695088", "FNR", False),  # month 13
+        ("151086 95088", "FNR", True),
+        (" 1510\t8695088\n", "FNR", True),
+        ("15108695088\u00a0", "FNR", True),
+        ("123456789012", "DUF", True),
+        ("1234 5678 9012", "DUF", True),
+        ("12345678901234", "UNKNOWN", False),
+        ("1510869508", "UNKNOWN", False),
+        ("151086-95088", "UNKNOWN", False),
+        ("1510869508x", "UNKNOWN", False),
+        ("١٥١٠٨٦٩٥٠٨٨", "UNKNOWN", False),  # non-ASCII digits
+        ("", "UNKNOWN", False),
+    ],
+)
+def test_known_values(number: str, code: str, valid: bool) -> None:
+    kind, is_valid = classify(number)
+    assert (kind.code, is_valid) == (code, valid)
+
+
+def test_systems() -> None:
+    assert KINDS["FNR"].system == "urn:oid:2.16.578.1.12.4.1.4.1"
+    assert KINDS["DNR"].system == "urn:oid:2.16.578.1.12.4.1.4.2"
+    assert KINDS["FHN"].system == "urn:oid:2.16.578.1.12.4.1.4.3"
+    assert KINDS["DUF"].system == "urn:oid:2.16.578.1.12.4.1.4.5"
+    assert KINDS["HNR"].system == "urn:oid:2.16.578.1.12.4.1.1.8327"
+    assert KINDS["TNR"].system == KINDS["FNR"].system
+
+
+def test_control_digit_ten_is_invalid() -> None:
+    first9 = next(f"{n:09d}" for n in range(10**8, 10**9) if fodselsnummer.calc_check_digit1(f"{n:09d}") == "10")
+    for k1 in range(10):
+        for k2 in range(10):
+            assert not is_valid_checksum(f"{first9}{k1}{k2}")
+
+
+@given(st.text("0123456789", min_size=12, max_size=12))
+def test_duf_shape(number: str) -> None:
+    assert classify(number)[0].code == "DUF"
+
+
+mixed_values = st.one_of(
+    valid_numbers().map(lambda case: case[0]),
+    st.text("0123456789", min_size=11, max_size=11),
+    st.text("0123456789 ", min_size=9, max_size=14),
+    st.text(max_size=14),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), mixed_values), max_size=40))
+def test_classify_array_agrees_with_classify(values: list[str | None]) -> None:
+    codes, systems, valid = classify_array(pa.array(values, pa.string()))
+    assert len(codes) == len(systems) == len(valid) == len(values)
+    for value, code, system, ok in zip(values, codes.to_pylist(), systems.to_pylist(), valid.to_pylist(), strict=True):
+        if value is None:
+            assert (code, system, ok) == (None, None, None)
+        else:
+            kind, is_valid = classify(value)
+            assert (code, system, ok) == (kind.code, kind.system, is_valid), value
+
+
+def test_classify_array_chunked_and_empty() -> None:
+    chunked = pa.chunked_array([["15108695088", None], ["81234510053"]])
+    codes, _, valid = classify_array(chunked)
+    assert codes.to_pylist() == ["FNR", None, "FHN"]
+    assert valid.to_pylist() == [True, None, True]
+    codes, systems, valid = classify_array(pa.array([], pa.string()))
+    assert len(codes) == len(systems) == len(valid) == 0
+
+
+def test_mask() -> None:
+    assert mask("15108695088") == "151086*****"
+    assert mask("151086 95088") == "151086*****"
+    assert "95088" not in mask("15108695088")
