@@ -61,6 +61,7 @@ class ValueRule:
     timezone: str = "UTC"
     mapping: tuple[tuple[str, str | None], ...] | None = None
     lookup: Lookup | None = None
+    identify: str | None = None
     on_unknown: str = "flag"
     required: bool = False
     trim: bool = False
@@ -435,7 +436,19 @@ class _Builder:
             trim=bool(value.get("trim", False)),
             when=self._condition(value["when"], f"{path}.when") if "when" in value else None,
             lookup=lookup,
+            identify=self._identify(value, path, target_type),
         )
+
+    def _identify(self, value: dict[str, Any], path: str, target_type: pa.DataType) -> str | None:
+        what = value.get("identify")
+        if what is None:
+            return None
+        wanted = pa.bool_() if what == "valid" else pa.string()
+        if not target_type.equals(wanted):
+            self.errors.append(f"{path}.identify: {what!r} gives {wanted}, but the field is {target_type}")
+        if "map" in value or "lookup" in value:
+            self.errors.append(f"{path}: give identify, or map/lookup, not both")
+        return str(what)
 
     def _system(self, name: str, path: str) -> str:
         if name in self.code_systems:

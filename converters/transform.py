@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from converters.mapping import Condition, Lookup, ValueRule
+from formats.identifiers import classify_array
 
 NUMBER_PATTERN = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(?i:nan|inf|infinity)\s*$"
 INTEGER_PATTERN = r"^\s*[+-]?\d+\s*$"
@@ -258,6 +259,11 @@ def evaluate(rule: ValueRule, columns: dict[str, pa.Array], length: int, lookups
         [datetime.date(1999, 12, 31)]
     """
     raw = source_values(rule, columns, length)
+    if rule.identify is not None:
+        kind, system, valid = classify_array(raw)
+        if rule.identify == "valid":
+            return Evaluated(valid)
+        raw = kind if rule.identify == "kind" else system
     flags = None
     if rule.mapping is not None or rule.lookup is not None:
         if rule.lookup is not None:

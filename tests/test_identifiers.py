@@ -156,3 +156,66 @@ def test_mask() -> None:
     assert mask("15108695088") == "151086*****"
     assert mask("151086 95088") == "151086*****"
     assert "95088" not in mask("15108695088")
+
+
+def test_a_mapping_types_and_checks_norwegian_identifiers(tmp_path: Path) -> None:
+    from converters.pipeline import ConversionOptions, run_conversion
+    from formats.package import open_package
+    from reports.query import run_query
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "pasient.csv").write_text("id;fnr\np1;15108695088\np2;55028610024\np3;15108695089\np4;\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "mapping_version: 1\nsystem: tiny\nsource: {delimiter: ';', patient_table: pasient}\ntables:\n"
+        "  pasient:\n    patient: id\n    targets:\n      - table: patient\n        fields:\n"
+        "          patient_id: id\n          identifier_value: fnr\n"
+        "          identifier_type: {column: fnr, identify: kind}\n"
+        "          identifier_system: {column: fnr, identify: system}\n"
+        "          identifier_valid: {column: fnr, identify: valid}\n",
+        encoding="utf-8",
+    )
+    run_conversion(ConversionOptions(system="csv", source=src, archive=tmp_path / "a", mapping=mapping))
+    rows = run_query(
+        open_package(tmp_path / "a"),
+        "select patient_id, identifier_type, identifier_system, identifier_valid from patient order by 1",
+    ).to_pylist()
+    assert rows == [
+        {
+            "patient_id": "p1",
+            "identifier_type": "FNR",
+            "identifier_system": "urn:oid:2.16.578.1.12.4.1.4.1",
+            "identifier_valid": True,
+        },
+        {
+            "patient_id": "p2",
+            "identifier_type": "DNR",
+            "identifier_system": "urn:oid:2.16.578.1.12.4.1.4.2",
+            "identifier_valid": True,
+        },
+        {
+            "patient_id": "p3",
+            "identifier_type": "FNR",
+            "identifier_system": "urn:oid:2.16.578.1.12.4.1.4.1",
+            "identifier_valid": False,
+        },  # flagged as invalid, never dropped
+        {"patient_id": "p4", "identifier_type": None, "identifier_system": None, "identifier_valid": None},
+    ]
+
+
+def test_identify_valid_needs_a_boolean_field(tmp_path: Path) -> None:
+    import pytest as _pytest
+
+    from converters.mapping import load_mapping
+    from formats.errors import MappingFileError
+
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "mapping_version: 1\nsystem: t\nsource: {patient_table: p}\ntables:\n  p:\n    patient: id\n"
+        "    targets:\n      - table: patient\n        fields:\n          identifier_type: {column: f, identify: valid}\n",
+        encoding="utf-8",
+    )
+    with _pytest.raises(MappingFileError) as info:
+        load_mapping(path)
+    assert any(e.startswith("tables.p.targets[0].fields.identifier_type.identify:") for e in info.value.errors)
