@@ -8,6 +8,7 @@ synthetic ones documented in docs/LIBRARIES.md section 3 and Tenor/FH numbers th
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -205,17 +206,16 @@ def test_a_mapping_types_and_checks_norwegian_identifiers(tmp_path: Path) -> Non
 
 
 def test_identify_valid_needs_a_boolean_field(tmp_path: Path) -> None:
-    import pytest as _pytest
-
     from converters.mapping import load_mapping
     from formats.errors import MappingFileError
 
     path = tmp_path / "m.yaml"
     path.write_text(
         "mapping_version: 1\nsystem: t\nsource: {patient_table: p}\ntables:\n  p:\n    patient: id\n"
-        "    targets:\n      - table: patient\n        fields:\n          identifier_type: {column: f, identify: valid}\n",
+        "    targets:\n      - table: patient\n        fields:\n"
+        "          identifier_type: {column: f, identify: valid}\n",
         encoding="utf-8",
     )
-    with _pytest.raises(MappingFileError) as info:
+    with pytest.raises(MappingFileError) as info:
         load_mapping(path)
     assert any(e.startswith("tables.p.targets[0].fields.identifier_type.identify:") for e in info.value.errors)
