@@ -41,7 +41,8 @@ from converters import get_reader
 from converters.base import DelimitedFolderReader, SourceReader, SourceTable
 from converters.csv_source import BLOCK_SIZE, ROW_COLUMN, decodes_cleanly, read_header
 from converters.mapping import Mapping, SourceOptions
-from converters.scan_columns import DISTINCT_CAP, KEY_CHARS, ColumnProfile, ColumnStats, Hasher
+from converters.scan_columns import DISTINCT_CAP, KEY_CHARS, ColumnProfile, ColumnStats
+from converters.scan_counting import Hasher
 
 __all__ = [
     "ENCODING_CANDIDATES",

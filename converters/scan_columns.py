@@ -33,18 +33,15 @@ microseconds; Unicode classes are used only for the rare batches whose shapes ne
 
 from __future__ import annotations
 
-import heapq
-import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from numpy.typing import NDArray
 
+from converters.scan_counting import BoundedCounter, Hasher, HyperLogLog
+from converters.scan_sensitivity import classify
 from formats.privacy import mask_text
 
 DISTINCT_CAP = 10_000
@@ -59,9 +56,7 @@ SHOW_CHARS = 80
 """Shown values are cut to this many characters."""
 TYPE_SHARE = 0.95
 """Share of the non-empty values that must match a type for the column to get that type."""
-HLL_BITS = 14
 
-Hasher = Callable[[pa.Array], NDArray[np.uint64]]
 """Turns an array of strings into deterministic 64-bit hashes (one per value)."""
 
 TYPES = ("empty", "boolean", "integer", "decimal", "date", "timestamp", "text")
@@ -117,152 +112,6 @@ MOJIBAKE = (
     rf"[ÃÂ][{_CONTINUATION}]|â€|{_LETTER_RX}[‘›†¥]{_LETTER_RX}|(?:^|\s)†[a-zæøå]|[\x{{80}}-\x{{9F}}\x{{FFFD}}]"
 )
 """Values matching this look like text decoded with the wrong encoding."""
-
-# --- names that say what a column holds ---------------------------------------------------------
-
-_IDENTIFIER_WORDS = frozenset(
-    [
-        "id",
-        "nr",
-        "fnr",
-        "fodselsnummer",
-        "fødselsnummer",
-        "personnummer",
-        "ssn",
-        "dnr",
-        "hnr",
-        "passport",
-        "drivers",
-        "uuid",
-        "guid",
-        "uid",
-        "udi",
-        "identifier",
-        "identifikator",
-        "ident",
-        "mrn",
-        "journalnummer",
-        "pasientnummer",
-        "hprnummer",
-        "hpr",
-        "her",
-    ]
-)
-_IDENTIFIER_SUFFIXES = ("id", "nr", "nummer", "uuid", "guid", "identifier", "identifikator")
-_NAME_WORDS = frozenset(
-    [
-        "navn",
-        "name",
-        "first",
-        "last",
-        "fornavn",
-        "etternavn",
-        "maiden",
-        "prefix",
-        "suffix",
-        "address",
-        "adresse",
-        "street",
-        "phone",
-        "telefon",
-        "tlf",
-        "mobil",
-        "mobile",
-        "email",
-        "epost",
-    ]
-)
-_NAME_SUFFIXES = ("navn", "name", "adresse", "address", "street", "telefon", "phone", "email", "epost")
-_NOT_PERSONAL_TYPES = frozenset({"date", "timestamp", "decimal", "boolean"})
-
-
-def name_words(column: str) -> list[str]:
-    """Return the lower-case words of a column name (``PatientId`` and ``patient_id`` give patient, id)."""
-    spaced = re.sub(r"([^\W\d_])(?=[A-ZÆØÅ][a-zæøå])|([a-zæøå0-9])(?=[A-ZÆØÅ])", r"\1\2 ", column)
-    return re.findall(r"[^\W\d_]+", spaced.lower())
-
-
-def _name_match(words: list[str], exact: frozenset[str], suffixes: tuple[str, ...]) -> tuple[str, bool] | None:
-    """Return (matched word, whether it matched exactly) for the first word that matches."""
-    for w in words:
-        if w in exact:
-            return w, True
-    for w in words:
-        for s in suffixes:
-            if w.endswith(s) and len(w) > len(s):
-                return w, False
-    return None
-
-
-# --- bounded counting ---------------------------------------------------------------------------
-
-
-class BoundedCounter:
-    """Counts values exactly up to ``cap`` distinct values; then keeps the most frequent (lower bounds)."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.counts: dict[str, int] = {}
-        self.exact = True
-
-    def add(self, values: list[str], counts: list[int]) -> None:
-        """Add counts (call :meth:`prune` afterwards)."""
-        c = self.counts
-        for v, n in zip(values, counts, strict=True):
-            c[v] = c.get(v, 0) + n
-        if len(c) > self.cap:
-            self.exact = False
-
-    def prune(self) -> None:
-        """Keep the ``cap`` most frequent values (the earliest seen among equals) once twice as many are held."""
-        c = self.counts
-        if len(c) <= 2 * self.cap:
-            return
-        counts = np.fromiter(c.values(), dtype=np.int64, count=len(c))
-        kth = int(np.partition(counts, len(counts) - self.cap)[len(counts) - self.cap])  # the cap-th largest
-        kept = {v: n for v, n in c.items() if n > kth}
-        for v, n in c.items():
-            if len(kept) >= self.cap:
-                break
-            if n == kth:
-                kept[v] = n
-        self.counts = kept
-
-    def most_common(self, n: int) -> list[tuple[str, int]]:
-        """Return the ``n`` most frequent values, ties by value."""
-        return heapq.nsmallest(n, self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-class HyperLogLog:
-    """A HyperLogLog distinct-count sketch over 64-bit hashes (``2**bits`` one-byte registers)."""
-
-    def __init__(self, bits: int = HLL_BITS) -> None:
-        self.bits = bits
-        self.registers = np.zeros(1 << bits, dtype=np.uint8)
-
-    def add(self, hashes: NDArray[np.uint64]) -> None:
-        """Add hashed values."""
-        if len(hashes) == 0:
-            return
-        rest_bits = 64 - self.bits
-        index = (hashes >> np.uint64(rest_bits)).astype(np.intp)
-        rest = hashes & np.uint64((1 << rest_bits) - 1)
-        # rest = m * 2**exp with 0.5 <= m < 1 (exact: rest has at most 50 bits), so the leading zeros of
-        # the rest_bits-bit word are rest_bits - exp; rest == 0 gives exp == 0 and rank rest_bits + 1
-        _, exp = np.frexp(rest.astype(np.float64))
-        rank = (rest_bits + 1 - exp).astype(np.uint8)
-        np.maximum.at(self.registers, index, rank)
-
-    def estimate(self) -> int:
-        """Return the estimated number of distinct values added."""
-        m = float(len(self.registers))
-        alpha = 0.7213 / (1 + 1.079 / m)
-        raw = alpha * m * m / float(np.sum(np.ldexp(1.0, -self.registers.astype(np.int64))))
-        zeros = int(np.count_nonzero(self.registers == 0))
-        if raw <= 2.5 * m and zeros:
-            raw = m * math.log(m / zeros)
-        return round(raw)
-
 
 # --- the profile --------------------------------------------------------------------------------
 
@@ -675,54 +524,3 @@ class ColumnStats:
 def _shown(value: str) -> str:
     text = mask_text(value)
     return text if len(text) <= SHOW_CHARS else text[:SHOW_CHARS] + "…"
-
-
-def classify(
-    column: str,
-    *,
-    inferred_type: str,
-    non_empty: int,
-    distinct: int,
-    uuids: int,
-    eleven_digits: int,
-    with_space: int,
-    with_digit: int,
-    avg_length: float,
-) -> tuple[str | None, str | None]:
-    """Return the column's sensitivity class and the reason, or (None, None).
-
-    ``identifier``: the name has an identifier word (id, nr, fnr, fødselsnummer, ssn, passport, uuid,
-    ...; a word that only ends in one, like ``patientid``, counts unless the values are dates, times,
-    decimals or booleans), or most values are UUIDs or 11-digit numbers, or (20 values or more) the
-    values are nearly all different and look like keys (integers, or text with digits and no spaces).
-    ``name``: the name has a personal-data word (navn, name, first, last, address, phone, email, ...),
-    unless the values are dates, times, decimals or booleans. ``free_text``: text (not numbers,
-    dates or times) with an average length over 40 characters, or most values with spaces and more
-    than half of them different.
-    """
-    words = name_words(column)
-    personal_type = inferred_type not in _NOT_PERSONAL_TYPES
-    ident = _name_match(words, _IDENTIFIER_WORDS, _IDENTIFIER_SUFFIXES)
-    if ident is not None and (ident[1] or personal_type):
-        return "identifier", f"the column name has {ident[0]!r}"
-    if non_empty:
-        if uuids * 2 > non_empty:
-            return "identifier", f"{uuids} of {non_empty} values are UUIDs"
-        if eleven_digits * 2 > non_empty:
-            return "identifier", f"{eleven_digits} of {non_empty} values are 11-digit numbers (fødselsnummer?)"
-    named = _name_match(words, _NAME_WORDS, _NAME_SUFFIXES)
-    if named is not None and personal_type:
-        return "name", f"the column name has {named[0]!r}"
-    if non_empty >= 20 and distinct >= 0.95 * non_empty:
-        key_like = inferred_type == "integer" or (
-            inferred_type == "text" and with_space <= 0.05 * non_empty and with_digit * 2 > non_empty
-        )
-        if key_like:
-            return "identifier", f"values are unique ({distinct} distinct of {non_empty}) and look like keys"
-    if inferred_type != "text":
-        return None, None
-    if avg_length > 40:
-        return "free_text", f"long text (average {avg_length:.0f} characters)"
-    if non_empty and with_space * 2 > non_empty and distinct * 2 > non_empty:
-        return "free_text", f"{with_space} of {non_empty} values have spaces and {distinct} are different"
-    return None, None

@@ -14,7 +14,9 @@ import pytest
 
 from converters.mapping import load_mapping
 from converters.scan import ScanResult, detect_encoding, draft_mapping, scan_source
-from converters.scan_columns import DISTINCT_CAP, BoundedCounter, HyperLogLog, classify, name_words, value_shape
+from converters.scan_columns import DISTINCT_CAP, value_shape
+from converters.scan_counting import BoundedCounter, HyperLogLog
+from converters.scan_sensitivity import classify, name_words
 from reports.scan_render import render_html, render_json
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
