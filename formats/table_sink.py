@@ -158,7 +158,8 @@ class TableSink:
             files.write(self._sorted(pq.read_table(self._spill_path, use_threads=False)))
         else:
             for bucket in self._buckets():
-                files.write(self._sorted(pq.read_table(bucket, use_threads=False)))
+                with pa.ipc.open_file(bucket) as part:
+                    files.write(self._sorted(part.read_all()))
                 bucket.unlink()
         files.close()
         self._spill_path.unlink()
@@ -176,11 +177,11 @@ class TableSink:
         tables under a bounded memory limit.)
         """
         key = self.sort_keys[0]
-        spill = pq.ParquetFile(self._spill_path)
+        spill = pq.ParquetFile(self._spill_path, pre_buffer=False)
         step = max(1, self.rows // SAMPLE_KEYS)
         sample: list[str] = []
         seen = 0
-        for batch in spill.iter_batches(batch_size=SORT_BATCH_ROWS, columns=[key]):
+        for batch in spill.iter_batches(batch_size=SORT_BATCH_ROWS, columns=[key], use_threads=False):
             values = batch.column(0).to_numpy(zero_copy_only=False)
             first = (-seen) % step
             sample.extend(str(v) for v in values[first::step])
@@ -189,15 +190,16 @@ class TableSink:
         ordered = np.sort(np.array(sample, dtype=str))
         edges = np.unique(ordered[[len(ordered) * k // count for k in range(1, count)]])
         paths = [self._spill_path.with_suffix(f".b{n:05d}") for n in range(len(edges) + 1)]
-        writers: dict[int, pq.ParquetWriter] = {}
+        writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
         try:
-            for batch in spill.iter_batches(batch_size=SORT_BATCH_ROWS):
+            for batch in spill.iter_batches(batch_size=SORT_BATCH_ROWS, use_threads=False):
                 table = pa.Table.from_batches([batch])
                 keys = table.column(key).to_numpy(zero_copy_only=False).astype(str)
                 which = np.searchsorted(edges, keys, side="right")
                 for n in np.unique(which):
                     if n not in writers:
-                        writers[int(n)] = pq.ParquetWriter(paths[int(n)], self.schema, compression="lz4")
+                        writers[int(n)] = pa.ipc.new_file(paths[int(n)], self.schema, options=options)
                     writers[int(n)].write_table(table.filter(pa.array(which == n)).cast(self.schema))
         finally:
             for w in writers.values():
