@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
+import pyarrow as pa
+
 from converters.csv_source import SourceBatch, read_delimited, read_header
 from converters.mapping import Mapping, load_mapping
 from formats.bag import sha256_file
@@ -96,6 +98,14 @@ class SourceReader(abc.ABC):
         if table.path is None or table.missing:
             return ""
         return sha256_file(table.path)
+
+    def originals(self) -> Iterator[tuple[str, Path]]:
+        """Original bytes to keep in the package: (path inside data/, file holding them). None for tables."""
+        return iter(())
+
+    def deviations(self) -> pa.Table | None:
+        """Deviations from a message standard found while reading (formats.ledger.DEVIATION_SCHEMA), or None."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook; file readers hold nothing open
         """Release connections or files held open (nothing for file readers)."""

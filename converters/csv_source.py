@@ -27,6 +27,8 @@ import pyarrow.csv as pcsv
 from formats.errors import SourceError
 
 ROW_COLUMN = "_row_number"
+REF_COLUMN = "_source_ref"
+"""Optional batch column: where each record is (``file#path inside``); used instead of ``file#row=N``."""
 BLOCK_SIZE = 1 << 18
 UTF8_NAMES = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
 
@@ -41,6 +43,7 @@ class RowProblem:
     raw_record: str
     raw_base64: str | None = None
     source_column: str | None = None
+    source_ref: str | None = None
 
 
 @dataclass

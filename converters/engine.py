@@ -92,6 +92,9 @@ def problems_outcome(
         return BatchOutcome()
     rows = pa.array([p.row_number for p in problems], pa.int64())
     refs = row_refs(file_name, rows)
+    if any(p.source_ref is not None for p in problems):
+        own = pa.array([p.source_ref for p in problems], pa.string())
+        refs = pc.coalesce(own, refs)
     hashes = pa.array([hashlib.sha256(_raw_bytes(p)).hexdigest() for p in problems], pa.string())
     n = len(problems)
     where = lineage_columns(source_table, rows, refs, hashes)
@@ -222,13 +225,15 @@ class TableConverter:
             if m.patient:
                 keys = empty_to_null(cols[m.patient])
                 if self.is_patient_table:
-                    dup = self._duplicates(keys)
-                    fail(
-                        pc.and_(dup, pc.invert(excluded)),
-                        "duplicate_key",
-                        f"tables.{m.name}.patient: key must be unique",
-                        m.patient,
-                    )
+                    dup = pc.and_(self._duplicates(keys), pc.invert(excluded))
+                    if m.duplicates == "exclude":
+                        rule_text = (
+                            f"tables.{m.name}.duplicates: exclude (the patient was converted from an earlier record)"
+                        )
+                        exclude_rule = pc.if_else(dup, pa.scalar(rule_text), exclude_rule)
+                        excluded = pc.or_(excluded, dup)
+                    else:
+                        fail(dup, "duplicate_key", f"tables.{m.name}.patient: key must be unique", m.patient)
                 else:
                     known = self._known_patients(keys)
                     dangling = pc.invert(pc.fill_null(known, False))

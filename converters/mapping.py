@@ -120,6 +120,7 @@ class TableMapping:
     unmatched: str
     drop_columns: tuple[tuple[str, str], ...]
     preserve_reason: str
+    duplicates: str = "reject"
 
     def consumed_columns(self) -> set[str]:
         """Return every source column the mapping reads or deliberately drops."""
@@ -326,6 +327,7 @@ class _Builder:
             unmatched=spec.get("unmatched", "preserve"),
             drop_columns=tuple(sorted(spec.get("drop_columns", {}).items())),
             preserve_reason=spec.get("preserve", ""),
+            duplicates=spec.get("duplicates", "reject"),
         )
 
     def _target(self, spec: dict[str, Any], path: str, table_spec: dict[str, Any]) -> TargetRule:

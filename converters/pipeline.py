@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import platform
+import shutil
 import socket
 import sys
 import time
@@ -25,7 +26,7 @@ import pyarrow as pa
 
 from converters import get_reader
 from converters.base import SourceInfo, SourceReader, SourceTable
-from converters.csv_source import ROW_COLUMN, SourceBatch, row_refs
+from converters.csv_source import REF_COLUMN, ROW_COLUMN, SourceBatch, row_refs
 from converters.engine import BatchOutcome, Lineage, TableConverter, problems_outcome
 from converters.hashing import RowHasher
 from converters.mapping import Mapping
@@ -33,7 +34,7 @@ from converters.transform import Lookups, empty_to_null
 from formats.bag import seal_bag
 from formats.description import write_description
 from formats.errors import LedgerGapError
-from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA, Ledger
+from formats.ledger import DEVIATION_SCHEMA, LEDGER_RECORD_SCHEMA, REJECT_SCHEMA, Ledger
 from formats.model import MODEL_VERSION, TABLES
 from formats.package import (
     AUDIT_FILE,
@@ -196,7 +197,7 @@ def _run(
     for folder in draft.removed_stale:
         log.info("removed the staging folder of an interrupted earlier run: %s", folder.name)
     try:
-        result = _convert(mapping.system, reader.read, mapping, tables, draft, run_id, progress)
+        result = _convert(mapping.system, reader, mapping, tables, draft, run_id, progress)
         for finish in finishers:
             finish(draft.layout, result)
         audit = _audit(options, mapping, tables, inputs, result, started_at)
@@ -225,7 +226,7 @@ def _ordered(tables: list[SourceTable], mapping: Mapping) -> list[SourceTable]:
 
 def _convert(
     system: str,
-    read: Callable[[SourceTable], Iterator[SourceBatch]],
+    reader: SourceReader,
     mapping: Mapping,
     tables: list[SourceTable],
     draft: PackageDraft,
@@ -233,6 +234,7 @@ def _convert(
     progress: ProgressReporter,
 ) -> ConversionResult:
     layout = draft.layout
+    read = reader.read
     con = duckdb_connection(draft.scratch / "duckdb")
     hasher = RowHasher(con)
     sinks = _Sinks(layout, draft.scratch)
@@ -284,11 +286,15 @@ def _convert(
         for batch in read(table):
             n = batch.table.num_rows
             rows = batch.table.column(ROW_COLUMN).combine_chunks()
+            refs = row_refs(table.file_name, rows)
+            if REF_COLUMN in batch.table.column_names:
+                refs = batch.table.column(REF_COLUMN).combine_chunks()
+                batch.table = batch.table.drop_columns([REF_COLUMN])
             lineage = Lineage(
                 system,
                 table.name,
                 rows,
-                row_refs(table.file_name, rows),
+                refs,
                 hasher.record_hashes(batch.table, list(table.columns)),
                 run_id,
             )
@@ -314,6 +320,7 @@ def _convert(
             tally.bump(tally.flags, "empty_table")
             notes.append({"table": table.name, "flag": "empty_table", "message": f"{table.file_name} has no records"})
     progress.finish()
+    _keep_originals(reader, layout, sinks)
     written = sinks.close_all()
     con.close()
     gaps = ledger.gaps()
@@ -341,6 +348,17 @@ def _convert(
         source_timezone=mapping.source.timezone,
         mapping_file=mapping.path.name,
     )
+
+
+def _keep_originals(reader: SourceReader, layout: PackageLayout, sinks: _Sinks) -> None:
+    """Copy the reader's kept originals into the package and write its deviations (message sources)."""
+    for rel, path in reader.originals():
+        target = layout.data / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    deviations = reader.deviations()
+    if deviations is not None:
+        sinks.get(f"{LEDGER_DIR}/deviations", DEVIATION_SCHEMA, (), LEDGER_DIR).write(deviations)
 
 
 def _load_lookups(

@@ -23,6 +23,7 @@ class Fate(StrEnum):
 
 REJECT_REASONS: dict[str, str] = {
     "malformed_row": "the record could not be parsed (wrong number of fields, broken quoting)",
+    "unparseable_record": "a message or file could not be parsed at all (not well-formed XML, no MSH segment, ...)",
     "encoding_error": "the record's bytes are not valid in the declared text encoding",
     "invalid_date": "a date or time value does not match any declared format",
     "invalid_number": "a numeric value cannot be read as a number",
@@ -188,3 +189,14 @@ class Ledger:
                 "flags": FLAG_REASONS,
             },
         }
+
+
+DEVIATION_SCHEMA = pa.schema(
+    [
+        pa.field("source_ref", pa.string(), nullable=False, metadata={"description": "where: file#path inside it"}),
+        pa.field("standard", pa.string(), nullable=False, metadata={"description": "standard or schema"}),
+        pa.field("element_path", pa.string(), nullable=False, metadata={"description": "element or field path"}),
+        pa.field("message", pa.string(), nullable=False, metadata={"description": "what deviates"}),
+    ]
+)
+"""Deviations of message sources from their standard (findings, not rejections): ledger/deviations."""

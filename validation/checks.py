@@ -20,6 +20,7 @@ from formats.model import MODEL_VERSION, TABLES
 from formats.package import LEDGER_DIR, REJECTS_DIR, TABLES_DIR, PackageLayout
 from formats.table_sink import sql_string
 from validation.findings import Finding, Severity
+from validation.originals import check_originals
 from validation.twins import compare_twins
 
 MAX_LISTED = 20
@@ -335,6 +336,12 @@ CHECKS: tuple[Check, ...] = (
     Check("twins", "Parquet and CSV twin agree row for row", "archival twin (RFC 4180 + ADDML)", check_twins),
     Check("ledger", "The ledger balances", "source = converted + preserved + rejected + excluded", check_ledger),
     Check("references", "Every patient reference resolves", "referential integrity", check_references),
+    Check(
+        "originals",
+        "Originals are referenced both ways and unchanged",
+        "original bytes kept and referenced by SHA-256",
+        check_originals,
+    ),
     Check(
         "description",
         "The package describes itself (README, JSON Schemas, ADDML for every CSV)",
