@@ -11,9 +11,13 @@ Kinds are told apart by the shape of the first four digits (DDMM of an 11-digit 
 
 ``valid`` means: both mod-11 control digits are right and, except for FH-numbers, the day/month with the offset
 removed form a possible date (day 1..31 within the month's length, 29 February always allowed). The
-century/individual-number consistency and "born in the future" are not checked. The relaxed control-digit rule for
-numbers issued from 2032 is NOT implemented: DOMAIN.md names it but does not describe it, so only the classic rule
-is applied and such numbers will be reported invalid.
+century/individual-number consistency and "born in the future" are not checked.
+
+Numbers issued from 1 January 2032 (Skatteetaten, "Nytt fødselsnummer fra 2032",
+folkeregisteret-api-dokumentasjon ``nyttfnr2032.md``) relax the first control digit: the weighted mod-11
+remainder over the first ten digits (weights 3 7 6 1 8 9 4 5 2 1) may be 0, 1, 2 or 3 instead of only 0;
+the second control digit is unchanged. Both rules are accepted, as Skatteetaten asks systems to do in parallel;
+:func:`checksum_rule` says which one a number satisfies. Such numbers no longer say sex or century.
 
 FH-numbers: DOMAIN.md only says they contain "two control digits"; that they use the same weights as the
 fødselsnummer is an assumption (python-stdnum's ``calc_check_digit1/2`` are used the same way in LIBRARIES.md).
@@ -29,7 +33,7 @@ import pyarrow.compute as pc
 
 from formats.privacy import mask_identifier
 
-__all__ = ["KINDS", "IdentifierKind", "classify", "classify_array", "is_valid_checksum", "mask"]
+__all__ = ["KINDS", "IdentifierKind", "checksum_rule", "classify", "classify_array", "is_valid_checksum", "mask"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,20 @@ def is_valid_checksum(digits: str) -> bool:
     )
 
 
+def checksum_rule(digits: str) -> str | None:
+    """Return which control-digit rule an 11-digit string satisfies: ``"classic"``, ``"2032"`` or None.
+
+    Example:
+        >>> checksum_rule("15108695088"), checksum_rule("30108299939"), checksum_rule("15108695077")
+        ('classic', '2032', None)
+    """
+    values = [int(c) for c in digits]
+    rest1 = sum(w * d for w, d in zip(_W1, values, strict=False)) % 11
+    if sum(w * d for w, d in zip(_W2, values, strict=True)) % 11 != 0 or rest1 > 3:
+        return None
+    return "classic" if rest1 == 0 else "2032"
+
+
 def _kind_and_date_ok(day: int, month: int, first: int) -> tuple[IdentifierKind, bool]:
     """Kind from the DDMM shape and whether the offset-free day/month form a possible date."""
     if first >= 8:
@@ -131,7 +149,7 @@ def classify(value: str) -> tuple[IdentifierKind, bool]:
     if not _ELEVEN.fullmatch(digits):
         return UNKNOWN, False
     kind, date_ok = _kind_and_date_ok(int(digits[0:2]), int(digits[2:4]), int(digits[0]))
-    return kind, date_ok and is_valid_checksum(digits)
+    return kind, date_ok and checksum_rule(digits) is not None
 
 
 def _mod11(total: pa.Array) -> pa.Array:
@@ -169,7 +187,7 @@ def classify_array(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Arr
             total = pc.add(total, pc.multiply(digit, weight))
         return total
 
-    checksum_ok = pc.and_(pc.equal(_mod11(weighted(_W1)), 0), pc.equal(_mod11(weighted(_W2)), 0))
+    checksum_ok = pc.and_(pc.less_equal(_mod11(weighted(_W1)), 3), pc.equal(_mod11(weighted(_W2)), 0))
     day = pc.add(pc.multiply(d[0], 10), d[1])
     month = pc.add(pc.multiply(d[2], 10), d[3])
     is_fhn = pc.greater_equal(d[0], 8)

@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from stdnum.no import fodselsnummer
 
-from formats.identifiers import KINDS, classify, classify_array, is_valid_checksum, mask
+from formats.identifiers import KINDS, checksum_rule, classify, classify_array, is_valid_checksum, mask
 
 OFFSETS = {"FNR": (0, 0), "DNR": (40, 0), "HNR": (0, 40), "TNR": (0, 80)}
 
@@ -116,6 +116,40 @@ def test_control_digit_ten_is_invalid() -> None:
     for k1 in range(10):
         for k2 in range(10):
             assert not is_valid_checksum(f"{first9}{k1}{k2}")
+            # from 2032 the remainder may be 1-3, so k1 = 0, 1, 2 become possible here (never 10)
+            assert checksum_rule(f"{first9}{k1}{k2}") in (None, "2032")
+
+
+@pytest.mark.parametrize(
+    ("number", "rule", "valid"),
+    [
+        ("02013299997", "classic", True),  # Skatteetaten's 2032 example, born 02.01.2032 (remainder 0)
+        ("30108299920", "classic", True),  # Skatteetaten: person 1 born 30.10.1982, number given in 2032
+        ("30108299939", "2032", True),  # Skatteetaten: person 2, k1 = 12 - (196 mod 11) = 3 (remainder 1)
+        ("30108299938", None, False),  # person 2 with a wrong second control digit
+        ("30108299949", None, False),  # remainder 2 for k1 but k2 not recomputed
+    ],
+)
+def test_2032_rule(number: str, rule: str | None, valid: bool) -> None:
+    assert checksum_rule(number) == rule
+    assert classify(number)[1] is valid
+    assert classify_array(pa.array([number]))[2].to_pylist() == [valid]
+
+
+@given(st.text("0123456789", min_size=9, max_size=9), st.integers(0, 3))
+def test_2032_rule_accepts_remainders_0_to_3(first9: str, rest: int) -> None:
+    digits = [int(c) for c in first9]
+    s9 = sum(w * d for w, d in zip((3, 7, 6, 1, 8, 9, 4, 5, 2), digits, strict=True))
+    k1 = (rest - s9) % 11
+    if k1 == 10:
+        return
+    s10 = sum(w * d for w, d in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), [*digits, k1], strict=True))
+    k2 = (-s10) % 11
+    if k2 == 10:
+        return
+    number = f"{first9}{k1}{k2}"
+    assert checksum_rule(number) == ("classic" if rest == 0 else "2032")
+    assert is_valid_checksum(number) is (rest == 0)
 
 
 @given(st.text("0123456789", min_size=12, max_size=12))
