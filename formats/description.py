@@ -47,6 +47,12 @@ WHAT IS WHERE
                                rejected (rejects/) or excluded (with the reason).
   data/ledger/summary.json     per source table: source = converted + preserved + rejected +
                                excluded. The conversion refused to finish if this did not hold.
+  data/ledger/deviations.csv   message sources only: where a message deviates from its standard
+                               (schema findings; the message was still converted).
+  data/originals/messages/     message sources only: every message byte for byte, named by the
+                               SHA-256 of its bytes; message.original_path points here.
+  data/originals/documents/    attachments decoded from messages, named by SHA-256;
+                               document.original_path points here.
   data/mappings/               the mapping files that drove the conversion.
   data/report/                 the conversion report.
   audit/conversion-run.json    who ran the conversion, when, on which inputs (with checksums),
@@ -55,7 +61,8 @@ WHAT IS WHERE
 HOW ROWS ARE LINKED
   Every row of a table in data/tables has patient_id (except practitioner and organisation),
   which is patient.patient_id. Every row says where it came from: source_system, source_ref
-  (file#row=N: record N of that file, the header being record 1), and source_hash: the SHA-256
+  (file#row=N: record N of that file, the header being record 1; for messages file#path inside
+  the message, e.g. x.xml#/MsgHead/Document[1] or y.hl7#msg=1/seg=3), and source_hash: the SHA-256
   of the source record's field values as text, in source column order, joined by the character
   U+001F. Coded values take five columns: <x>_system (code system URI or OID), <x>_code,
   <x>_display (text as recorded), <x>_system_version and <x>_original_text.
