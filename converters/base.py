@@ -44,6 +44,7 @@ class SourceTable:
     encoding: str
     delimiter: str
     missing: bool = False
+    fallback_encoding: str | None = None
     size: int = 0
     size_unit: str = "bytes"
 
@@ -155,6 +156,7 @@ class DelimitedFolderReader(SourceReader):
                     encoding=enc,
                     delimiter=delim,
                     size=p.stat().st_size,
+                    fallback_encoding=mapping.source.fallback_encoding,
                 )
             )
         present = {t.file_name for t in out}
@@ -177,7 +179,9 @@ class DelimitedFolderReader(SourceReader):
         """Stream the file's rows."""
         if table.missing or table.path is None:
             return iter(())
-        return read_delimited(table.path, encoding=table.encoding, delimiter=table.delimiter)
+        return read_delimited(
+            table.path, encoding=table.encoding, delimiter=table.delimiter, fallback=table.fallback_encoding
+        )
 
 
 class SyntheaCsvReader(DelimitedFolderReader):

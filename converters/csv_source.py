@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from formats.errors import SourceError
+from formats.text_codecs import TextDecoding
+from formats.text_repair import FallbackValue
 
 ROW_COLUMN = "_row_number"
 REF_COLUMN = "_source_ref"
@@ -52,13 +54,14 @@ class SourceBatch:
 
     table: pa.Table
     problems: list[RowProblem] = field(default_factory=list)
+    fallbacks: list[FallbackValue] = field(default_factory=list)
 
 
 def read_header(path: Path, *, encoding: str, delimiter: str) -> list[str]:
     """Return the column names of a delimited file (empty list for an empty file)."""
     with path.open("rb") as fh:
         first = fh.readline()
-    text = first.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n")
+    text = first.decode(TextDecoding.of(encoding).encoding, errors="replace").lstrip("\ufeff").rstrip("\r\n")
     if not text:
         return []
     return next(csv.reader([text], delimiter=delimiter))
@@ -66,7 +69,7 @@ def read_header(path: Path, *, encoding: str, delimiter: str) -> list[str]:
 
 def decodes_cleanly(path: Path, encoding: str) -> bool:
     """Return whether every byte of the file is valid in ``encoding`` (streamed, chunk by chunk)."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    decoder = codecs.getincrementaldecoder(TextDecoding.of(encoding).encoding)(errors="strict")
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(BLOCK_SIZE):
@@ -94,13 +97,17 @@ def _raw_problem(number: int, raw: bytes, reason: str, rule: str, column: str | 
     )
 
 
-def _read_careful(path: Path, *, encoding: str, delimiter: str, batch_rows: int = 8192) -> Iterator[SourceBatch]:
+def _read_careful(
+    path: Path, *, decoding: TextDecoding, delimiter: str, batch_rows: int = 8192
+) -> Iterator[SourceBatch]:
     """Read a file that does not decode cleanly, record by record, keeping each bad record's exact bytes.
 
     The file is read as latin-1 (one character per byte, so nothing is lost), split into records by
-    the csv module, and every field is decoded with ``encoding`` on its own. A record whose field
-    count is wrong, or one of whose fields does not decode, becomes a problem with its original bytes.
+    the csv module, and every field is decoded on its own. A field that is not valid in the declared
+    encoding is decoded with the fallback where there is one (and its bytes kept); otherwise, and
+    for a record whose field count is wrong, the record becomes a problem with its original bytes.
     """
+    encoding = decoding.encoding
     consumed: list[str] = []
 
     def lines(handle: io.TextIOBase) -> Iterator[str]:
@@ -114,6 +121,7 @@ def _read_careful(path: Path, *, encoding: str, delimiter: str, batch_rows: int 
         columns: list[list[str]] = []
         rows: list[int] = []
         problems: list[RowProblem] = []
+        fallbacks: list[FallbackValue] = []
         for number, record in enumerate(reader, start=1):
             raw = _without_line_end("".join(consumed).encode("latin-1"))
             consumed.clear()
@@ -130,6 +138,12 @@ def _read_careful(path: Path, *, encoding: str, delimiter: str, batch_rows: int 
             try:
                 values = [f.encode("latin-1").decode(encoding) for f in record]
             except UnicodeDecodeError:
+                decoded = _with_fallback(number, header, record, decoding, fallbacks)
+                if decoded is not None:
+                    for column, value in zip(columns, decoded, strict=True):
+                        column.append(value)
+                    rows.append(number)
+                    continue
                 bad = next(h for h, f in zip(header, record, strict=True) if not _decodes(f, encoding))
                 rule = (
                     f"column {bad}: bytes are not valid {encoding}; declare the file's encoding "
@@ -141,10 +155,33 @@ def _read_careful(path: Path, *, encoding: str, delimiter: str, batch_rows: int 
                 column.append(value)
             rows.append(number)
             if len(rows) >= batch_rows:
-                yield SourceBatch(_batch(header, columns, rows), problems)
-                columns, rows, problems = [[] for _ in header], [], []
+                yield SourceBatch(_batch(header, columns, rows), problems, fallbacks)
+                columns, rows, problems, fallbacks = [[] for _ in header], [], [], []
         if rows or problems:
-            yield SourceBatch(_batch(header, columns, rows), problems)
+            yield SourceBatch(_batch(header, columns, rows), problems, fallbacks)
+
+
+def _with_fallback(
+    number: int, header: list[str], record: list[str], decoding: TextDecoding, fallbacks: list[FallbackValue]
+) -> list[str] | None:
+    """Decode a record's fields one by one, noting each field the fallback encoding read.
+
+    Returns None when there is no fallback or it cannot read a field either (the record is then rejected).
+    """
+    if decoding.fallback is None:
+        return None
+    values, used_fallback = [], []
+    for name, field_text in zip(header, record, strict=True):
+        raw = field_text.encode("latin-1")
+        try:
+            text, used = decoding.decode(raw)
+        except UnicodeDecodeError:
+            return None
+        if used is not None:
+            used_fallback.append(FallbackValue(number, name, raw, used))
+        values.append(text)
+    fallbacks.extend(used_fallback)
+    return values
 
 
 def _without_line_end(raw: bytes) -> bytes:
@@ -163,14 +200,17 @@ def _decodes(field_text: str, encoding: str) -> bool:
     return True
 
 
-def read_delimited(path: Path, *, encoding: str, delimiter: str, block_size: int = BLOCK_SIZE) -> Iterator[SourceBatch]:
+def read_delimited(
+    path: Path, *, encoding: str, delimiter: str, block_size: int = BLOCK_SIZE, fallback: str | None = None
+) -> Iterator[SourceBatch]:
     """Yield the rows of a delimited file as string batches, with problems for unreadable rows.
 
     Args:
         path: the file.
-        encoding: Python codec of the file (utf-8, cp1252, cp865, latin-1, ...).
+        encoding: Python codec of the file (utf-8, cp1252, cp865, latin-1, iso646-no, ...) or ``auto``.
         delimiter: the field separator.
         block_size: bytes per read block (memory per batch).
+        fallback: codec (or ``auto``) for values that are not valid in ``encoding`` (mixed files).
 
     Raises:
         SourceError: the file cannot be opened at all.
@@ -178,8 +218,10 @@ def read_delimited(path: Path, *, encoding: str, delimiter: str, block_size: int
     header = read_header(path, encoding=encoding, delimiter=delimiter)
     if not header:
         return
+    decoding = TextDecoding.of(encoding, fallback)
+    encoding = decoding.encoding
     if not decodes_cleanly(path, encoding):
-        yield from _read_careful(path, encoding=encoding, delimiter=delimiter)
+        yield from _read_careful(path, decoding=decoding, delimiter=delimiter)
         return
     utf8_source = encoding.lower().replace("_", "-") in UTF8_NAMES
     invalid: list[RowProblem] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -22,6 +23,7 @@ from converters.mapping import TableMapping
 from converters.transform import Lookups, empty_to_null, evaluate, match
 from formats.ledger import LEDGER_RECORD_SCHEMA, REJECT_SCHEMA, Fate
 from formats.model import TABLES
+from formats.text_repair import ColumnAudit, FallbackValue, TextRepair, TextSettings, merge_flags, repair_batch
 
 _NULL = pa.scalar(None, pa.string())
 
@@ -50,6 +52,8 @@ class BatchOutcome:
     targets: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
+    text_repairs: pa.Table | None = None
+    text_audit: dict[str, ColumnAudit] = field(default_factory=dict)
 
 
 def raw_record_json(table: pa.Table, mask: pa.Array) -> pa.Array:
@@ -140,6 +144,7 @@ class TableConverter:
         hasher: computes record ids.
         lookups: the loaded lookup tables (joins) the mapping's rules use.
         is_patient_table: whether this table defines the patients.
+        text: the table's text encoding and whether mojibake is repaired (formats/text_repair.py).
     """
 
     def __init__(
@@ -153,8 +158,10 @@ class TableConverter:
         *,
         is_patient_table: bool = False,
         lookups: Lookups | None = None,
+        text: TextSettings | None = None,
     ) -> None:
         self.hasher = hasher
+        self.text = text or TextSettings()
         self.lookups = lookups or {}
         self._key_index: pd.Index | None = None
         self.system = system
@@ -192,12 +199,14 @@ class TableConverter:
             metadata={"title": f"raw preservation of source table {self.source_table}"},
         )
 
-    def convert(self, table: pa.Table, lineage: Lineage) -> BatchOutcome:
-        """Convert one batch."""
+    def convert(self, table: pa.Table, lineage: Lineage, fallbacks: Sequence[FallbackValue] = ()) -> BatchOutcome:
+        """Convert one batch (``fallbacks``: values the reader decoded with a fallback encoding)."""
         n = table.num_rows
         out = BatchOutcome()
         if n == 0:
             return out
+        text = self._repair_text(table, lineage, fallbacks)
+        table, out.text_repairs, out.text_audit = text.table, text.repairs, text.audit
         cols = column_strings(table)
         false = pa.array([False] * n, pa.bool_())
         excluded = false
@@ -303,13 +312,13 @@ class TableConverter:
                 "targets": target_names,
                 "reason_code": reason,
                 "rule": rule,
-                "flags": flag_text,
+                "flags": merge_flags(flag_text, text),
             },
             schema=LEDGER_RECORD_SCHEMA,
         )
         out.fates = _counts(fate)
         out.reasons = _counts(reason)
-        out.flags = _counts(flag_text)
+        out.flags = {**_counts(flag_text), **text.flag_counts}
         if self.is_patient_table and m is not None and m.patient:
             keys = empty_to_null(cols[m.patient]).filter(converted)
             self.patient_keys.update(k for k in keys.to_pylist() if k is not None)
@@ -327,6 +336,18 @@ class TableConverter:
             ).filter(rejected)
         out.raw = self._raw(table, cols, fate, lineage)
         return out
+
+    def _repair_text(self, table: pa.Table, lineage: Lineage, fallbacks: Sequence[FallbackValue]) -> TextRepair:
+        """Repair double-encoded text in every source column and count it (the character-fidelity audit)."""
+        where = lineage_columns(self.source_table, lineage.row_numbers, lineage.refs, lineage.hashes)
+        return repair_batch(
+            table,
+            [c for c in self.columns if c in table.column_names],
+            where=where,
+            encoding=self.text.encoding,
+            repair=self.text.repair,
+            fallbacks=fallbacks,
+        )
 
     def _known_patients(self, keys: pa.Array) -> pa.Array:
         """Return, per key, whether it names a converted patient.

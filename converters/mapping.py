@@ -21,6 +21,7 @@ import yaml
 
 from formats.errors import MappingFileError
 from formats.model import CODED_PARTS, TABLES, TableSpec
+from formats.text_codecs import is_known_encoding
 from mappings import MAPPINGS_DIR
 
 ISO_DATE = ("%Y-%m-%d",)
@@ -141,6 +142,8 @@ class SourceOptions:
     delimiter: str = ","
     timezone: str = "Europe/Oslo"
     patient_table: str | None = None
+    fallback_encoding: str | None = None
+    repair_mojibake: bool = True
 
 
 @dataclass(frozen=True)
@@ -259,12 +262,14 @@ class _Builder:
             delimiter=src.get("delimiter", ","),
             timezone=src.get("timezone", "Europe/Oslo"),
             patient_table=src.get("patient_table"),
+            fallback_encoding=src.get("fallback_encoding"),
+            repair_mojibake=src.get("repair_mojibake", True),
         )
         self._check_timezone(self.source.timezone, "source.timezone")
-        try:
-            "".encode(self.source.encoding)
-        except LookupError:
-            self.errors.append(f"source.encoding: unknown encoding {self.source.encoding!r}")
+        for key in ("encoding", "fallback_encoding"):
+            name = getattr(self.source, key)
+            if name is not None and not is_known_encoding(name):
+                self.errors.append(f"source.{key}: unknown encoding {name!r} (docs/encodings.md lists the supported)")
 
     def build(self, path: Path, sha256: str) -> Mapping:
         tables = tuple(self._table(name, spec) for name, spec in self.doc["tables"].items())

@@ -48,6 +48,8 @@ from formats.package import (
 from formats.privacy import redact_secrets
 from formats.progress import NullProgress, ProgressReporter
 from formats.table_sink import TableSink, WrittenTable, duckdb_connection
+from formats.text_codecs import TextDecoding
+from formats.text_repair import TEXT_AUDIT_SCHEMA, TEXT_REPAIR_SCHEMA, TextAudit, TextSettings
 
 log = logging.getLogger(__name__)
 TOOL_VERSION = "0.1.0"
@@ -85,6 +87,7 @@ class ConversionResult:
     seconds: float = 0.0
     source_timezone: str = "Europe/Oslo"
     mapping_file: str = ""
+    text_audit: dict[str, object] = field(default_factory=dict)
 
     @property
     def source_rows(self) -> int:
@@ -239,6 +242,7 @@ def _convert(
     hasher = RowHasher(con)
     sinks = _Sinks(layout, draft.scratch)
     ledger = Ledger()
+    text_audit = TextAudit()
     notes: list[dict[str, str]] = []
     patient_keys: set[str] = set()
     lookups = _load_lookups(mapping, tables, read, notes)
@@ -280,6 +284,7 @@ def _convert(
             hasher,
             is_patient_table=table.name == mapping.source.patient_table,
             lookups=lookups,
+            text=_text_settings(table, mapping),
         )
         size = table.size
         done = 0
@@ -298,7 +303,8 @@ def _convert(
                 hasher.record_hashes(batch.table, list(table.columns)),
                 run_id,
             )
-            outcome = converter.convert(batch.table, lineage)
+            outcome = converter.convert(batch.table, lineage, batch.fallbacks)
+            text_audit.add(table.name, outcome.text_audit)
             unreadable = problems_outcome(batch.problems, system, table.name, table.file_name)
             tally.source_rows += n + len(batch.problems)
             for part in (outcome, unreadable):
@@ -321,6 +327,7 @@ def _convert(
             notes.append({"table": table.name, "flag": "empty_table", "message": f"{table.file_name} has no records"})
     progress.finish()
     _keep_originals(reader, layout, sinks)
+    _write_text_audit(sinks, text_audit)
     written = sinks.close_all()
     con.close()
     gaps = ledger.gaps()
@@ -347,6 +354,7 @@ def _convert(
         notes=notes,
         source_timezone=mapping.source.timezone,
         mapping_file=mapping.path.name,
+        text_audit=text_audit.to_dict(),
     )
 
 
@@ -407,10 +415,23 @@ def _write(outcome: BatchOutcome, sinks: _Sinks, source_table: str, converter: T
         sinks.get(f"{LEDGER_DIR}/records", LEDGER_RECORD_SCHEMA, (), LEDGER_DIR).write(outcome.ledger)
     if outcome.rejects is not None:
         sinks.get(f"{REJECTS_DIR}/rejects", REJECT_SCHEMA, (), REJECTS_DIR).write(outcome.rejects)
+    if outcome.text_repairs is not None:
+        sinks.get(f"{LEDGER_DIR}/text_repairs", TEXT_REPAIR_SCHEMA, (), LEDGER_DIR).write(outcome.text_repairs)
     if outcome.raw is not None:
         schema = converter.raw_schema()
         assert schema is not None
         sinks.get(f"{RAW_DIR}/{source_table}", schema, (), RAW_DIR).write(outcome.raw)
+
+
+def _text_settings(table: SourceTable, mapping: Mapping) -> TextSettings:
+    """Return how a source table's text is treated: the codec its bytes were read with, repair or not."""
+    declared = mapping.source.encoding if table.encoding == "database" else table.encoding
+    return TextSettings(encoding=TextDecoding.of(declared).encoding, repair=mapping.source.repair_mojibake)
+
+
+def _write_text_audit(sinks: _Sinks, audit: TextAudit) -> None:
+    """Write ledger/text_audit (Parquet + CSV twin): per source column, values decoded, repaired, suspicious."""
+    sinks.get(f"{LEDGER_DIR}/text_audit", TEXT_AUDIT_SCHEMA, (), LEDGER_DIR).write(audit.to_table())
 
 
 def _write_ledger_summary(layout: PackageLayout, ledger: Ledger, written: dict[str, WrittenTable | None]) -> None:

@@ -33,6 +33,8 @@ from converters.csv_source import ROW_COLUMN, RowProblem, SourceBatch
 from converters.mapping import Mapping
 from formats.errors import SourceError
 from formats.privacy import redact_secrets
+from formats.text_codecs import TextDecoding
+from formats.text_repair import FallbackValue
 
 BATCH_ROWS = 10_000
 
@@ -123,6 +125,13 @@ class Undecodable(str):
     raw: bytes
 
 
+class FallbackDecoded(str):
+    """Text of a SQLite value that the fallback encoding read (mixed databases), with its bytes."""
+
+    raw: bytes
+    encoding: str
+
+
 class SqlReader(SourceReader):
     """Any database SQLAlchemy reaches, converted by a mapping file (table names = mapping keys)."""
 
@@ -135,6 +144,7 @@ class SqlReader(SourceReader):
         self._conn: Connection | None = None
         self._url: URL | None = None
         self._encoding = "utf-8"
+        self._decoding = TextDecoding()
         self._undecodable = 0
 
     def accepts(self, path: Path | str) -> bool:
@@ -159,6 +169,7 @@ class SqlReader(SourceReader):
         """Check the URL (the password may come separately) and connect, read-only."""
         url = parse_url(str(source), password)
         self._encoding = encoding or "utf-8"
+        self._decoding = TextDecoding.of(self._encoding)
         self._connect(url)
         return SourceInfo(url=shown(url), mapping=mapping, encoding=encoding, password=password)
 
@@ -192,12 +203,18 @@ class SqlReader(SourceReader):
 
         def decode(raw: bytes) -> str:
             try:
-                return raw.decode(self._encoding)
+                text, used = self._decoding.decode(raw)
             except UnicodeDecodeError:
                 self._undecodable += 1
-                text = Undecodable(raw.decode(self._encoding, errors="backslashreplace"))
-                text.raw = raw
+                bad = Undecodable(raw.decode(self._decoding.encoding, errors="backslashreplace"))
+                bad.raw = raw
+                return bad
+            if used is None:
                 return text
+            self._undecodable += 1
+            decoded = FallbackDecoded(text)
+            decoded.raw, decoded.encoding = raw, used
+            return decoded
 
         dbapi_connection.text_factory = decode  # type: ignore[attr-defined]
 
@@ -225,6 +242,8 @@ class SqlReader(SourceReader):
 
     def tables(self, source: SourceInfo, mapping: Mapping) -> list[SourceTable]:
         """List the database's tables (case-insensitively matched to the mapping), plus missing mapped ones."""
+        self._decoding = TextDecoding.of(mapping.source.encoding, mapping.source.fallback_encoding)
+        self._encoding = self._decoding.encoding
         inspector = sa.inspect(self.connection)
         names = sorted(inspector.get_table_names())
         by_lower = {t.name.lower(): t.name for t in mapping.tables}
@@ -275,15 +294,22 @@ class SqlReader(SourceReader):
         number = 2
         for rows in result.partitions(BATCH_ROWS):
             problems: list[RowProblem] = []
+            fallbacks: list[FallbackValue] = []
             numbers = list(range(number, number + len(rows)))
             number += len(rows)
             if self._undecodable:
                 self._undecodable = 0
                 rows, numbers, problems = self._split_undecodable(table, list(rows), numbers)
+                fallbacks = [
+                    FallbackValue(n, c, v.raw, v.encoding)
+                    for row, n in zip(rows, numbers, strict=True)
+                    for c, v in zip(table.columns, row, strict=True)
+                    if isinstance(v, FallbackDecoded)
+                ]
             columns = list(zip(*rows, strict=True)) if rows else [() for _ in table.columns]
             data = {name: to_text(list(values)) for name, values in zip(table.columns, columns, strict=True)}
             data[ROW_COLUMN] = pa.array(numbers, pa.int64())
-            yield SourceBatch(pa.table(data), problems)
+            yield SourceBatch(pa.table(data), problems, fallbacks)
 
     def _split_undecodable(
         self, table: SourceTable, rows: list[Any], numbers: list[int]

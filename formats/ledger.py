@@ -48,6 +48,11 @@ FLAG_REASONS: dict[str, str] = {
     "unmapped_table": "no mapping consumes this table; all of it is preserved raw",
     "mapping_mismatch": "the table lacks columns the mapping needs; all of it is preserved raw",
     "missing_lookup": "a lookup (join) table or its columns are missing; looked-up values count as unknown",
+    "text_decoded_fallback": "a text value was not valid in the declared encoding and was read with the "
+    "fallback encoding (original bytes in ledger/text_repairs)",
+    "text_repaired": "a text value was double-encoded UTF-8 (mojibake such as GrÃ¸nn) and was repaired "
+    "(original bytes in ledger/text_repairs)",
+    "suspicious_text": "a text value still holds sequences that look like a wrong encoding; kept as it was",
 }
 """Flags: conditions worth reporting that do not change a record's fate."""
 

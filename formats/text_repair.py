@@ -92,6 +92,14 @@ def double_encode(text: str, reading: str = "cp1252") -> str:
 
 
 @dataclass(frozen=True)
+class TextSettings:
+    """How a source table's text is treated: the codec its bytes were read with, and whether to repair."""
+
+    encoding: str = "utf-8"
+    repair: bool = True
+
+
+@dataclass(frozen=True)
 class FallbackValue:
     """A value a reader could not decode with the declared encoding and read with a fallback."""
 

@@ -34,6 +34,12 @@ def write_report(layout: PackageLayout, result: ConversionSummary) -> None:
         "ledger": ledger,
         "notes": result.notes,
         "mapping_file": result.mapping_file,
+        "text_audit": {
+            **getattr(result, "text_audit", {}),
+            "note": "per source column: text values read, decoded with a fallback encoding, repaired "
+            "(double-encoded UTF-8) and still suspicious; details in ledger/text_audit, original bytes of "
+            "every decoded or repaired value in ledger/text_repairs",
+        },
         "timestamps": {
             "stored_as": "UTC instants",
             "source_timezone": result.source_timezone,
