@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
+from converters.hl7_source import Hl7v2Reader
 from converters.sql_source import OmopReader, OpenmrsReader, SqlReader
 from formats.errors import UnknownSystemError
 
 READERS: dict[str, type[SourceReader]] = {
-    r.name: r for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader, OpenmrsReader)
+    r.name: r
+    for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader, OpenmrsReader, Hl7v2Reader)
 }
 """Every registered reader, by the name given to --system."""
 
