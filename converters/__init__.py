@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
+from converters.kith_source import KithReader
 from converters.hl7_source import Hl7v2Reader
 from converters.sql_source import OmopReader, OpenmrsReader, SqlReader
 from formats.errors import UnknownSystemError
