@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
-from converters.kith_source import KithReader
 from converters.hl7_source import Hl7v2Reader
+from converters.kith_source import KithReader
 from converters.sql_source import OmopReader, OpenmrsReader, SqlReader
 from formats.errors import UnknownSystemError
 
 READERS: dict[str, type[SourceReader]] = {
     r.name: r
-    for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader, OpenmrsReader, Hl7v2Reader)
+    for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader, OpenmrsReader, Hl7v2Reader, KithReader)
 }
 """Every registered reader, by the name given to --system."""
 
