@@ -7,12 +7,22 @@ from pathlib import Path
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
 from converters.hl7_source import Hl7v2Reader
 from converters.kith_source import KithReader
+from converters.practice_source import PracticeReader
 from converters.sql_source import OmopReader, OpenmrsReader, SqlReader
 from formats.errors import UnknownSystemError
 
 READERS: dict[str, type[SourceReader]] = {
     r.name: r
-    for r in (SyntheaCsvReader, DelimitedFolderReader, SqlReader, OmopReader, OpenmrsReader, Hl7v2Reader, KithReader)
+    for r in (
+        SyntheaCsvReader,
+        DelimitedFolderReader,
+        SqlReader,
+        OmopReader,
+        OpenmrsReader,
+        Hl7v2Reader,
+        KithReader,
+        PracticeReader,
+    )
 }
 """Every registered reader, by the name given to --system."""
 
