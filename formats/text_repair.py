@@ -8,8 +8,9 @@ only those go through Python.
 
 A suspicious value is *repaired* only when the round trip is exact: its characters are the
 Windows-1252 (or, for C1 controls, Latin-1) readings of bytes that are valid UTF-8, and the
-decoded text has fewer suspicious sequences (repeated up to three times for text encoded more
-than twice). Anything else is left as it was and counted as still suspicious.
+decoded text holds fewer double-encoded sequences (:data:`DOUBLE_ENCODED`; decoded up to three
+times for text encoded more than twice). Anything else is left as it was and, if suspicious,
+counted as still suspicious.
 """
 
 from __future__ import annotations
@@ -27,11 +28,18 @@ from formats.ledger import SOURCE_RECORD_FIELDS
 _CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
 _CONT = "\u0080-\u00bf" + _CP1252_HIGH
 _LETTER = "A-Za-zÀ-ÖØ-öø-ÿ"
-SUSPICIOUS = "|".join(
+DOUBLE_ENCODED = "|".join(
     (
         f"[ÃÂ][{_CONT}]",  # UTF-8 of U+0080..U+00FF (æøåÆØÅ, °, §, NBSP) read as cp1252/latin-1
         f"â[{_CONT}]",  # UTF-8 of punctuation and € (’ – “ • €) read as cp1252/latin-1
         "[\u0080-\u009f\ufffd]",  # C1 controls (legacy bytes read as latin-1), undecodable bytes
+    )
+)
+"""Sequences of UTF-8 read as Windows-1252 or Latin-1, the kind of damage repair can undo."""
+
+SUSPICIOUS = "|".join(
+    (
+        DOUBLE_ENCODED,
         f"[{_LETTER}][‘›†][{_LETTER}]|(?:^|\\s)†[a-zæøå]",  # cp865 æøå read as cp1252
         f"[\u2500-\u259f]|[{_LETTER}][µσ°][a-zæøå]",  # cp1252 æøåÆØÅ read as cp865
         "[A-Za-z][\\[\\]{}|\\\\][A-Za-z]",  # ISO 646-NO ÆØÅæøå read as ASCII
@@ -52,30 +60,36 @@ def suspicious_counts(values: pa.Array) -> pa.Array:
     return pc.count_substring_regex(values, SUSPICIOUS)
 
 
-def _suspicious(text: str) -> int:
-    return int(pc.count_substring_regex(pa.array([text], pa.string()), SUSPICIOUS)[0].as_py())
+def _double_encoded(text: str) -> int:
+    return int(pc.count_substring_regex(pa.array([text], pa.string()), DOUBLE_ENCODED)[0].as_py())
 
 
 def repair_value(text: str) -> str | None:
     """Return the repaired text of a double-encoded value, or None when it cannot be repaired exactly.
 
+    The value is decoded up to three times (text encoded more than twice); the first result with the
+    fewest double-encoded sequences (:data:`DOUBLE_ENCODED`) wins, if it has fewer than the value itself.
+
     Example:
         >>> repair_value("GrÃ¸nn sÃ¥pe"), repair_value("Grønn såpe")
         ('Grønn såpe', None)
     """
-    current, before = text, _suspicious(text)
+    before = _double_encoded(text)
+    if not before:
+        return None
+    best, best_count, current = None, before, text
     for _ in range(3):
-        if not before:
-            break
         try:
             fixed = current.translate(_SLOPPY).encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             break
-        after = _suspicious(fixed)
-        if fixed == current or after >= before:
+        if fixed == current:
             break
-        current, before = fixed, after
-    return current if current != text else None
+        count = _double_encoded(fixed)
+        if count < best_count:
+            best, best_count = fixed, count
+        current = fixed
+    return best
 
 
 def double_encode(text: str, reading: str = "cp1252") -> str:
@@ -206,8 +220,9 @@ def repair_batch(
         before = pc.fill_null(pc.greater(counts, 0), False)
         n_before = int(pc.sum(before).as_py() or 0)
         repaired = np.zeros(n, dtype=bool)
-        if repair and n_before:
-            idx = np.flatnonzero(before.to_numpy(zero_copy_only=False))
+        candidates = pc.fill_null(pc.match_substring_regex(arr, DOUBLE_ENCODED), False) if n_before else before
+        if repair and bool(pc.any(candidates).as_py()):
+            idx = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
             fixed = [repair_value(v) for v in arr.take(pa.array(idx)).to_pylist()]
             hit = [i for i, f in zip(idx, fixed, strict=True) if f is not None]
             if hit:
