@@ -255,6 +255,9 @@ class KithReader(MessageReader):
                 _unknown(payload, rel, owner, emit)
                 continue
             for rec in records:
+                if rec.table == "kith_referral" and not rec.values.get("recipient_name"):
+                    rec.values["recipient_name"] = head.get("receiver_name")
+                    rec.values["recipient_her_id"] = head.get("receiver_her_id")
                 _emit_record(rec, rel, owner, emit)
         attachments = 0
         if env.kind == "msghead":

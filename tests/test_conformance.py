@@ -221,6 +221,7 @@ SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
     "synthea-csv": _synthea_source,
     "csv": _csv_source,
     "sql": _sql_source,
+    "kith": lambda tmp: (Path(__file__).parent / "fixtures" / "kith", None),
 }
 """A tiny synthetic source (folder, --mapping file or None) for each registered reader."""
 
