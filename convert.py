@@ -317,16 +317,19 @@ def show(archive: Path, patient: str, lang: str) -> None:
 @click.option("--patients", default=200, show_default=True, help="How many synthetic patients.")
 @click.pass_context
 def demo(ctx: click.Context, directory: Path, patients: int) -> None:
-    """Build a synthetic clinic export, convert it, validate it, and say where everything is.
+    """Build a synthetic GP practice, convert it, validate it, and say where everything is.
 
-    No real person is in the demo data. Running it again replaces the earlier demo in DIRECTORY.
+    The practice (DIRECTORY/source) is what a legacy system leaves: a SQLite database, KITH
+    messages in meldinger/ and attachments in vedlegg/ (see docs/demo-practice.md); it is
+    converted with --system practice. No real person is in the demo data. Running it again
+    replaces the earlier demo in DIRECTORY.
 
     \b
     Example:
       journalkonvert demo            (into ./demo-output)
       journalkonvert demo /tmp/jk --patients 50
     """
-    from converters.demo_source import write_demo_source
+    from converters.practice_generator import write_practice
 
     quiet = ctx.obj["quiet"]
     if directory.exists():
@@ -339,10 +342,14 @@ def demo(ctx: click.Context, directory: Path, patients: int) -> None:
     directory.mkdir(parents=True)
     (directory / DEMO_MARKER).write_text("made by journalkonvert demo\n", encoding="utf-8")
     source, archive = directory / "source", directory / "archive"
-    rows = write_demo_source(source, patients=patients)
+    rows = write_practice(source, patients=patients)
     if not quiet:
-        err.print(f"Synthetic source: {source} ({sum(rows.values())} records in {len(rows)} files)")
-    result = _convert(ConversionOptions(system="synthea-csv", source=source, archive=archive), quiet=quiet)
+        records = sum(n for table, n in rows.items() if table.isupper())
+        err.print(
+            f"Synthetic practice: {source} ({records} database rows, {rows['meldinger']} messages, "
+            f"{rows['vedlegg']} attachments)"
+        )
+    result = _convert(ConversionOptions(system="practice", source=source, archive=archive), quiet=quiet)
     _summarise(result, quiet=quiet)
     _validate_or_exit(result.archive, quiet=quiet)
     from reports.query import run_query
