@@ -21,7 +21,7 @@ ENVELOPE_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _SEGMENT_ID = re.compile(rb"^[A-Z][A-Z0-9]{2}")
-_HEADERS = (b"MSH", b"FHS", b"BHS")  # segments whose 4th character declares the field separator
+_ENVELOPE_IDS = (b"MSH", b"FHS", b"BHS", b"BTS", b"FTS")  # recognised whatever the current field separator
 
 CHARSETS: dict[str, str] = {
     "ASCII": "ascii",
@@ -127,7 +127,7 @@ def split_file(data: bytes) -> FileLayout:
             continue
         head = data[text_start : min(end, text_start + 4)]
         seg_id = _SEGMENT_ID.match(head)
-        if seg_id is not None and len(head) == 4 and head[3:] != separator and head[:3] not in _HEADERS:
+        if seg_id is not None and len(head) == 4 and head[3:] != separator and head[:3] not in _ENVELOPE_IDS:
             seg_id = None  # a line of text that merely starts with three capitals
         if seg_id is None:
             if last:

@@ -109,7 +109,7 @@ def _extract_message(rel: str, m: int, data: bytes, msg: RawMessage, sink: Sink,
         sink.deviation(
             message_ref, standard=STANDARD, element_path="MSH", message="a byte order mark stands before MSH"
         )
-    ends = _segment_ends(raw.rstrip(b"\r\n") + b"\r")
+    ends = _segment_ends(raw)
     if ends != "CR":
         sink.deviation(
             message_ref, standard=STANDARD, element_path="segment end", message=f"segments end with {ends}, not CR"
@@ -258,7 +258,7 @@ def _obx(n: _Neighbours) -> Values:
     else:
         category = "measurement"
     low, high = reference_range(seg.part(7, 1))
-    comments = [s.text_of(3) for s in n.after(frozenset({"NTE"}))]
+    comments = [s.text_of(3) for s in n.after(frozenset({"NTE", "PRT"})) if s.segment_id == "NTE"]
     values: Values = {
         "category": category,
         "value_text": None if value_type == "ED" else seg.text_of(5) or None,

@@ -222,6 +222,7 @@ SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
     "csv": _csv_source,
     "sql": _sql_source,
     "kith": lambda tmp: (Path(__file__).parent / "fixtures" / "kith", None),
+    "hl7v2": lambda tmp: (Path(__file__).parent / "fixtures" / "hl7v2", None),
 }
 """A tiny synthetic source (folder, --mapping file or None) for each registered reader."""
 
