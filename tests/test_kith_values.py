@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from converters.kith_source import decode_base64, oid_uri, verbatim_text
+from converters.kith_originals import decode_base64, verbatim_text
+from converters.kith_source import oid_uri
 from converters.kith_values import decimal_text, normalise_date, normalise_timestamp, reference_interval
 
 numbers = st.decimals(min_value=-10_000, max_value=10_000, places=3, allow_nan=False, allow_infinity=False)
