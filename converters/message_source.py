@@ -277,7 +277,7 @@ class MessageReader(SourceReader):
                 for batch in stream:
                     yield SourceBatch(pa.Table.from_batches([batch]), problems)
                     problems = []
-        if problems or spill.records == 0:
+        if problems:
             yield SourceBatch(spill.schema.empty_table(), problems)
 
     def originals(self) -> Iterator[tuple[str, Path]]:
