@@ -157,6 +157,11 @@ def _iso(value: str, zone: str) -> str | None:
     return parsed.iso_utc() if parsed else None
 
 
+def _shape(text: str) -> str:
+    """Return the form of a value without its content (digits as 9, letters as A): deviations name no patient data."""
+    return "".join("9" if c.isdigit() else "A" if c.isalpha() else c for c in text[:40])
+
+
 def _context_values(shared: Values, seg: Segment, ctx: SegmentContext) -> Values:
     return {
         **shared,
@@ -192,7 +197,8 @@ def _segment_values(seg: Segment, ref: str, sink: Sink, zone: str) -> Values:
             parsed = parse_dtm(text, zone=zone) if text else None
             if text and parsed is None:
                 position = f"{seg.segment_id}-{src.field}" + (f".{src.component}" if src.component else "")
-                sink.deviation(ref, standard=STANDARD, element_path=position, message=f"not an HL7 date/time: {text!r}")
+                problem = f"not an HL7 date/time (shape {_shape(text)})"
+                sink.deviation(ref, standard=STANDARD, element_path=position, message=problem)
             if parsed is None:
                 value = ""
             elif src.kind == "ts":
