@@ -56,7 +56,7 @@ class SchemaSet:
 
     def __init__(self, folder: Path) -> None:
         """Load the schemas in ``folder`` (files that are not schemas, or that fail to load, are skipped)."""
-        self.folder = folder
+        self.folder = folder.resolve()
         self.namespaces: dict[str, Path] = {}
         for path in sorted(folder.glob("*.xsd")):
             ns = _target_namespace(path)
