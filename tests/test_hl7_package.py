@@ -259,3 +259,21 @@ def test_single_file_source(tmp_path: Path) -> None:
     result = run_conversion(ConversionOptions(system="hl7v2", source=FIXTURES / "oru_cr.hl7", archive=tmp_path / "pkg"))
     assert result.tables["lab_result"] == 3
     assert result.tables["message"] == 1
+
+
+def test_conversion_is_deterministic(fixtures: ConversionResult, tmp_path: Path) -> None:
+    again = run_conversion(ConversionOptions(system="hl7v2", source=FIXTURES, archive=tmp_path / "again"))
+    assert again.run_id == fixtures.run_id
+    manifest = (fixtures.archive / "manifest-sha256.txt").read_text()
+    assert (again.archive / "manifest-sha256.txt").read_text() == manifest
+
+
+def test_detected_without_system(tmp_path: Path) -> None:
+    from converters import detect_reader
+
+    assert detect_reader(FIXTURES).name == "hl7v2"
+    assert detect_reader(FIXTURES / "rde.hl7").name == "hl7v2"
+    (tmp_path / "notes.txt").write_text("MSHx is not a segment\n", encoding="utf-8")
+    from converters.hl7_source import Hl7v2Reader
+
+    assert Hl7v2Reader().accepts(tmp_path) is False
