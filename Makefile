@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo -n))
 
-.PHONY: demo test lint typecheck unit bench clean system-deps
+.PHONY: demo test lint typecheck unit bench bench-practice clean system-deps
 
 demo: $(STAMP)
 	$(PY) convert.py demo demo-output
@@ -26,6 +26,10 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.convert_scaling --factors 1,20
+
+# the demo practice at 10,000 and 100,000 patients: generator, conversion and a DuckDB baseline
+bench-practice: $(STAMP)
+	$(PY) -m benchmarks.practice_scaling --patients 10000,100000
 
 # Python's venv module is a separate Debian package (python3-venv); install it where missing.
 system-deps:

@@ -215,6 +215,14 @@ def _openmrs_source(tmp: Path) -> tuple[Path | str, Path | None]:
     return f"sqlite:///{db}", None
 
 
+def _practice_source(tmp: Path) -> tuple[Path | str, Path | None]:
+    """A small clean demo GP practice: database, KITH messages and attachments (no deliberate flaws)."""
+    from converters.practice_generator import write_practice
+
+    write_practice(tmp / "practice", patients=12, seed=5, flaws=False)
+    return tmp / "practice", None
+
+
 SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
     "openmrs": _openmrs_source,
     "omop": _omop_source,
@@ -223,6 +231,7 @@ SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
     "sql": _sql_source,
     "kith": lambda tmp: (Path(__file__).parent / "fixtures" / "kith", None),
     "hl7v2": lambda tmp: (Path(__file__).parent / "fixtures" / "hl7v2", None),
+    "practice": _practice_source,
 }
 """A tiny synthetic source (folder, --mapping file or None) for each registered reader."""
 
