@@ -326,7 +326,7 @@ def _convert(
             tally.bump(tally.flags, "empty_table")
             notes.append({"table": table.name, "flag": "empty_table", "message": f"{table.file_name} has no records"})
     progress.finish()
-    _keep_originals(reader, layout, sinks)
+    notes += _keep_originals(reader, layout, sinks)
     _write_text_audit(sinks, text_audit)
     written = sinks.close_all()
     con.close()
@@ -358,15 +358,38 @@ def _convert(
     )
 
 
-def _keep_originals(reader: SourceReader, layout: PackageLayout, sinks: _Sinks) -> None:
-    """Copy the reader's kept originals into the package and write its deviations (message sources)."""
+def _keep_originals(reader: SourceReader, layout: PackageLayout, sinks: _Sinks) -> list[dict[str, str]]:
+    """Copy the reader's kept originals into the package and write its deviations (message sources).
+
+    Returns:
+        Notes for the report: how many originals were kept and how many deviations found.
+    """
+    kinds: dict[str, int] = {}
     for rel, path in reader.originals():
         target = layout.data / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+        kind = rel.split("/")[1] if rel.count("/") >= 2 else rel
+        kinds[kind] = kinds.get(kind, 0) + 1
+    notes = []
+    if kinds:
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        notes.append(
+            {"table": "originals", "flag": "originals_kept", "message": f"kept byte for byte: {counts} (originals/)"}
+        )
     deviations = reader.deviations()
     if deviations is not None:
         sinks.get(f"{LEDGER_DIR}/deviations", DEVIATION_SCHEMA, (), LEDGER_DIR).write(deviations)
+        if deviations.num_rows:
+            notes.append(
+                {
+                    "table": "deviations",
+                    "flag": "standard_deviations",
+                    "message": f"{deviations.num_rows} deviation(s) from the message standard, converted all "
+                    "the same; listed in ledger/deviations.csv",
+                }
+            )
+    return notes
 
 
 def _load_lookups(

@@ -53,6 +53,9 @@ FLAG_REASONS: dict[str, str] = {
     "text_repaired": "a text value was double-encoded UTF-8 (mojibake such as GrÃ¸nn) and was repaired "
     "(original bytes in ledger/text_repairs)",
     "suspicious_text": "a text value still holds sequences that look like a wrong encoding; kept as it was",
+    "standard_deviations": "messages deviate from their standard (schema findings, listed in ledger/deviations); "
+    "they were converted all the same",
+    "originals_kept": "messages and attachments were kept byte for byte under originals/",
 }
 """Flags: conditions worth reporting that do not change a record's fate."""
 
