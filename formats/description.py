@@ -47,6 +47,10 @@ WHAT IS WHERE
                                rejected (rejects/) or excluded (with the reason).
   data/ledger/summary.json     per source table: source = converted + preserved + rejected +
                                excluded. The conversion refused to finish if this did not hold.
+  data/ledger/text_audit.csv   per source column: text values read, decoded with a fallback
+                               encoding, repaired (double-encoded UTF-8) and still suspicious.
+  data/ledger/text_repairs.csv the original bytes (base64) of every text value that was decoded
+                               with a fallback encoding or repaired, beside the converted text.
   data/ledger/deviations.csv   message sources only: where a message deviates from its standard
                                (schema findings; the message was still converted).
   data/originals/messages/     message sources only: every message byte for byte, named by the
