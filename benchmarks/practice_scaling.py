@@ -89,6 +89,7 @@ def run_size(work: Path, patients: int) -> SizeResult:
                                             str(counts_file)], base, patients)  # fmt: skip
     counts: dict[str, int] = json.loads(counts_file.read_text(encoding="utf-8"))
     db_rows = sum(n for table, n in counts.items() if table.isupper())
+    gen.rows_per_second = db_rows / gen.seconds if gen.seconds > 0 else float("inf")
     print(
         f"{patients:,} patients: {db_rows:,} database rows, {counts['meldinger']:,} messages, "
         f"{counts['vedlegg']:,} attachments, {_folder_bytes(source) / MIB:.0f} MiB; generated in {gen.seconds:.1f} s",

@@ -28,6 +28,7 @@ from pathlib import Path
 from converters import practice_codes as pc
 from converters.practice_codes import DOCTORS, PROBLEMS, STAFF, Problem
 from converters.practice_content import Content, Person
+from converters.practice_schema import SCHEMA
 from converters.practice_traffic import Traffic
 
 __all__ = ["DB_NAME", "SCHEMA", "synthetic_number", "write_practice"]
@@ -37,65 +38,6 @@ END = date(2025, 12, 31)
 FIRST = date(1995, 1, 2)
 DOS_ERA_END = date(2004, 1, 1)
 CHUNK_PATIENTS = 500
-
-SCHEMA: dict[str, tuple[str, ...]] = {
-    "PRAKSIS": ("PRAKSIS_ID INTEGER PRIMARY KEY", "NAVN", "ORGNR", "HERID", "ADRESSE", "POSTNR", "POSTSTED", "TLF"),
-    "BEHANDLER": ("BEHANDLER_ID INTEGER PRIMARY KEY", "HPRNR", "FORNAVN", "ETTERNAVN", "TITTEL", "ROLLE"),
-    "PASIENT": (
-        "PASNR INTEGER PRIMARY KEY", "FODSELSNR", "IDTYPE", "ETTERNAVN", "FORNAVN", "FODT", "KJONN", "ADRESSE",
-        "POSTNR", "POSTSTED", "KOMMUNENR", "TLF", "FASTLEGE INTEGER", "INNMELDT", "DODSDATO",
-    ),
-    "KONTAKT": (
-        "KONTAKT_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "BEHANDLER_ID INTEGER", "DATO", "VARIGHET INTEGER",
-        "KONTAKTTYPE", "ARSAK", "ARSAKTEKST",
-    ),
-    "JOURNALNOTAT": (
-        "NOTAT_ID INTEGER PRIMARY KEY", "KONTAKT_ID INTEGER", "PASNR INTEGER", "BEHANDLER_ID INTEGER", "SKREVET",
-        "NOTATTYPE", "OVERSKRIFT", "TEKST", "SIGNERT_AV INTEGER", "SIGNERT",
-    ),
-    "DIAGNOSE": (
-        "DIAGNOSE_ID INTEGER PRIMARY KEY", "KONTAKT_ID INTEGER", "PASNR INTEGER", "KODEVERK", "KODE", "TEKST", "DATO",
-        "TYPE",
-    ),
-    "CAVE": (
-        "CAVE_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "TYPE", "AGENS", "ATC", "REAKSJON", "ALVORLIGHET",
-        "REGISTRERT", "STATUS",
-    ),
-    "LEGEMIDDEL": (
-        "LM_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "BEHANDLER_ID INTEGER", "ATC", "PREPARAT", "STYRKE", "DOSERING",
-        "START", "SLUTT", "INDIKASJON", "STATUS",
-    ),
-    "LABSVAR": (
-        "SVAR_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "KONTAKT_ID INTEGER", "NLK", "ANALYSE", "RESULTAT",
-        "VERDI REAL", "ENHET", "REFOMRADE", "AVVIK", "PROVETATT", "LAB",
-    ),
-    "MAALING": (
-        "MAALING_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "KONTAKT_ID INTEGER", "TYPE", "BESKRIVELSE", "VERDI REAL",
-        "ENHET", "TIDSPUNKT",
-    ),
-    "VAKSINE": (
-        "VAKSINE_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "ATC", "VAKSINE", "BATCHNR", "SATT", "DOSE INTEGER",
-        "STED", "SATT_AV INTEGER", "SYSVAK",
-    ),
-    "TIMEBOK": (
-        "TIME_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "BEHANDLER_ID INTEGER", "START", "SLUTT", "TIMETYPE",
-        "STATUS", "KANAL", "KONTAKT_ID INTEGER",
-    ),
-    "TAKSTKODE": ("KODE TEXT PRIMARY KEY", "TEKST", "HONORAR REAL"),
-    "TAKST": (
-        "TAKST_ID INTEGER PRIMARY KEY", "KONTAKT_ID INTEGER", "PASNR INTEGER", "BEHANDLER_ID INTEGER", "TAKSTKODE",
-        "ANTALL INTEGER", "BELOP REAL", "DIAGNOSE", "DATO", "STATUS",
-    ),
-    "TILGANGSLOGG": (
-        "LOGG_ID INTEGER PRIMARY KEY", "TIDSPUNKT", "BRUKER INTEGER", "BRUKERNAVN", "ROLLE", "PASNR INTEGER",
-        "HANDLING", "OBJEKT", "OBJEKT_ID", "ARBEIDSSTASJON",
-    ),
-    "DOKUMENT": (
-        "DOK_ID INTEGER PRIMARY KEY", "PASNR INTEGER", "KONTAKT_ID INTEGER", "FILNAVN", "TITTEL", "KATEGORI", "DATO",
-        "MIMETYPE",
-    ),
-}  # fmt: skip
-"""Every table of journal.sqlite: column definitions (a bare name is TEXT)."""
 
 
 def synthetic_number(born: date, *, female: bool, d_number: bool, rng: random.Random) -> str:
