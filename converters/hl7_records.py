@@ -40,7 +40,7 @@ class Sink(Protocol):
     def record(self, table: str, ref: str, values: dict[str, str | None]) -> None:
         """Add one record."""
 
-    def original(self, data: bytes, *, kind: str, suffix: str) -> StoredOriginal:
+    def original(self, data: bytes, *, kind: str, suffix: str, render: str | None = None) -> StoredOriginal:
         """Keep bytes in the package."""
 
     def problem(self, table: str, ref: str, *, reason: str, rule: str, raw: bytes, field: str | None = None) -> None:

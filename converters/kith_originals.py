@@ -70,9 +70,9 @@ class UniqueRefs(Emit):
         self._seen.add(unique)
         self._emit.record(table, unique, values)
 
-    def original(self, data: bytes, *, kind: str, suffix: str) -> StoredOriginal:
+    def original(self, data: bytes, *, kind: str, suffix: str, render: str | None = None) -> StoredOriginal:
         """Keep bytes in the package (see :meth:`Emit.original`)."""
-        return self._emit.original(data, kind=kind, suffix=suffix)
+        return self._emit.original(data, kind=kind, suffix=suffix, render=render)
 
     def deviation(self, ref: str, *, standard: str, element_path: str, message: str) -> None:
         """Record a finding (see :meth:`Emit.deviation`)."""

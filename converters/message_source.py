@@ -18,8 +18,8 @@ import base64
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -33,16 +33,51 @@ from formats.errors import SourceError
 from formats.ledger import DEVIATION_SCHEMA, REJECT_REASONS
 
 ORIGINALS_DIR = "originals"
+DOCUMENTS_DIR = "documents"
+"""PDF/A renditions, named by their own SHA-256."""
 FLUSH_ROWS = 4096
 
 
 @dataclass(frozen=True)
+class Rendition:
+    """A PDF/A rendition made of an original (or why none could be made)."""
+
+    pdf: bytes | None
+    status: str
+    page_count: int | None = None
+    text: str | None = None
+
+
+Normaliser = Callable[[bytes, str, str | None], Rendition | None]
+"""``(original bytes, suffix, render hint) -> Rendition`` (None: this kind of original gets no rendition)."""
+
+
+@dataclass(frozen=True)
 class StoredOriginal:
-    """Bytes kept in the package: their path inside ``data/``, SHA-256 and size."""
+    """Bytes kept in the package: their path inside ``data/``, SHA-256 and size, and their PDF/A rendition."""
 
     path: str
     sha256: str
     size: int
+    pdfa_path: str | None = None
+    pdfa_sha256: str | None = None
+    page_count: int | None = None
+    status: str | None = None
+    text: str | None = None
+
+    def columns(self, prefix: str = "") -> dict[str, str | None]:
+        """Return the record columns a mapping copies into ``document`` (names prefixed by ``prefix``)."""
+        values = {
+            "original_path": self.path,
+            "original_sha256": self.sha256,
+            "original_size": str(self.size),
+            "pdfa_path": self.pdfa_path,
+            "pdfa_sha256": self.pdfa_sha256,
+            "page_count": None if self.page_count is None else str(self.page_count),
+            "status": self.status,
+            "text_extract": self.text,
+        }
+        return {f"{prefix}{k}": v for k, v in values.items()}
 
 
 class _Spill:
@@ -92,8 +127,12 @@ class _Spill:
 class Emit:
     """What a reader's ``extract`` hands its findings to (records, originals, problems, deviations)."""
 
-    def __init__(self, scratch: Path, tables: Mapping[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self, scratch: Path, tables: Mapping[str, tuple[str, ...]], normaliser: Normaliser | None = None
+    ) -> None:
         self._scratch = scratch
+        self._normaliser = normaliser
+        self._renditions: dict[str, StoredOriginal] = {}
         self._spills = {name: _Spill(scratch / f"{i}.arrows", cols) for i, (name, cols) in enumerate(tables.items())}
         self._originals: dict[str, Path] = {}
         self._deviations: list[tuple[str, str, str, str]] = []
@@ -112,18 +151,49 @@ class Emit:
             raise ValueError(f"columns {sorted(unknown)} are not declared for table {table!r}")
         spill.add(ref, values)
 
-    def original(self, data: bytes, *, kind: str, suffix: str) -> StoredOriginal:
-        """Keep ``data`` in the package as ``originals/<kind>/<sha256><suffix>``."""
+    def original(self, data: bytes, *, kind: str, suffix: str, render: str | None = None) -> StoredOriginal:
+        """Keep ``data`` in the package as ``originals/<kind>/<sha256><suffix>``, with its PDF/A rendition.
+
+        Args:
+            data: the bytes, kept exactly.
+            kind: ``messages`` or ``documents`` (the sub-folder).
+            suffix: the file suffix (``.xml``, ``.pdf``, ...), which also tells the normaliser the type.
+            render: a hint for the normaliser (e.g. ``kith`` or ``hl7v2`` to render a message readably).
+        """
         if not kind.isidentifier() or "/" in suffix or "\\" in suffix:
             raise ValueError(f"bad original kind {kind!r} or suffix {suffix!r}")
         digest = hashlib.sha256(data).hexdigest()
         rel = f"{ORIGINALS_DIR}/{kind}/{digest}{suffix.lower()}"
         if rel not in self._originals:
-            target = self._scratch / "originals" / kind / f"{digest}{suffix.lower()}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            self._originals[rel] = target
-        return StoredOriginal(rel, digest, len(data))
+            self._originals[rel] = self._keep(f"originals/{kind}/{digest}{suffix.lower()}", data)
+        key = f"{rel}|{render}"
+        if key in self._renditions:
+            return self._renditions[key]
+        stored = StoredOriginal(rel, digest, len(data))
+        rendition = self._normaliser(data, suffix.lower(), render) if self._normaliser is not None else None
+        if rendition is not None:
+            pdfa_path = pdfa_sha = None
+            if rendition.pdf is not None:
+                pdfa_sha = hashlib.sha256(rendition.pdf).hexdigest()
+                pdfa_path = f"{DOCUMENTS_DIR}/{pdfa_sha}.pdf"
+                if pdfa_path not in self._originals:
+                    self._originals[pdfa_path] = self._keep(f"documents/{pdfa_sha}.pdf", rendition.pdf)
+            stored = replace(
+                stored,
+                pdfa_path=pdfa_path,
+                pdfa_sha256=pdfa_sha,
+                page_count=rendition.page_count,
+                status=rendition.status,
+                text=rendition.text,
+            )
+        self._renditions[key] = stored
+        return stored
+
+    def _keep(self, rel: str, data: bytes) -> Path:
+        target = self._scratch / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return target
 
     def problem(self, table: str, ref: str, *, reason: str, rule: str, raw: bytes, field: str | None = None) -> None:
         """Record that cannot be read at all: a reject of ``table`` with its exact bytes."""
