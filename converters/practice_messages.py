@@ -174,12 +174,13 @@ def referral_payload(*, code: str, text: str, reason: str, issued: str, to_servi
 
 
 def discharge_payload(*, code: str, text: str, summary: str, issued: str) -> str:
-    """Epikrise 1.2 payload (simplified; diagnosis in ICD-10, Volven 7110)."""
+    """Epikrise 1.2 payload: the main diagnosis (ICD-10, Volven 7110) and the letter's text in one event."""
     return (
         f'<Message xmlns="{NAMESPACES["EPIKRISE"]}"><ServRprt><ServType V="N" DN="Ny"/>'
-        f'<IssueDate V="{issued}"/><Diagnosis V="{code}" S="2.16.578.1.12.4.1.1.7110"{_attr("DN", text)}/>'
-        f"<TextResult><Heading>Epikrise</Heading><TextResultValue>{escape(summary)}</TextResultValue></TextResult>"
-        "</ServRprt></Message>"
+        f'<IssueDate V="{issued}"/><Event><InfItem><Type V="H" DN="Hoveddiagnose"/><Observation><CodedDescr>'
+        f'<Concept V="{code}" S="2.16.578.1.12.4.1.1.7110"{_attr("DN", text)}/></CodedDescr></Observation>'
+        f"</InfItem><Comment><Heading>Epikrise</Heading><TextResultValue>{escape(summary)}</TextResultValue>"
+        "</Comment></Event></ServRprt></Message>"
     )
 
 
