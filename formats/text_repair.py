@@ -38,15 +38,20 @@ DOUBLE_ENCODED = "|".join(
 )
 """Sequences of UTF-8 read as Windows-1252 or Latin-1, the kind of damage repair can undo."""
 
+_ISO646 = "[A-Za-z][\\[\\]{}|\\\\][a-z]"
+"""ISO 646-NO ÆØÅæøå read as ASCII (not mm[Hg])."""
+_BRACKET_PAIR = "\\{[^{}]*\\}|\\[[^\\[\\]]*\\]"
+"""A balanced {...} or [...]: UCUM annotations (ng/g{creat}, K[iU]/mL) and the like, not ISO 646 damage."""
 SUSPICIOUS = "|".join(
     (
         DOUBLE_ENCODED,
         f"[{_LETTER}][‘›†][{_LETTER}]|(?:^|\\s)†[a-zæøå]",  # cp865 æøå read as cp1252
         f"[\u2500-\u259f]|[{_LETTER}][µσ°][a-zæøå]",  # cp1252 æøåÆØÅ read as cp865
-        "[A-Za-z][\\[\\]{}|\\\\][a-z]",  # ISO 646-NO ÆØÅæøå read as ASCII (not mm[Hg])
     )
 )
-"""Sequences that clean Norwegian text does not hold (an RE2 and Python regular expression)."""
+"""Sequences that clean Norwegian text does not hold (an RE2 and Python regular expression).
+
+ISO 646-NO damage (``_ISO646``) is counted besides, in values without a balanced bracket pair."""
 
 _SLOPPY = {ord(ch): b for b in range(0x80, 0x100) for ch in (chr(b), bytes([b]).decode("cp1252", "ignore")) if ch}
 """Characters -> the byte they read as in Windows-1252, or in Latin-1 for C1 controls and cp1252's holes."""
@@ -58,7 +63,10 @@ STILL_SUSPICIOUS = "suspicious_text"
 
 def suspicious_counts(values: pa.Array) -> pa.Array:
     """Return, per value, how many suspicious sequences it holds (null stays null)."""
-    return pc.count_substring_regex(values, SUSPICIOUS)
+    base = pc.count_substring_regex(values, SUSPICIOUS)
+    iso646 = pc.count_substring_regex(values, _ISO646)
+    paired = pc.match_substring_regex(values, _BRACKET_PAIR)
+    return pc.add(base, pc.if_else(paired, pa.scalar(0, iso646.type), iso646))
 
 
 _DOUBLE_ENCODED_RX = re.compile(DOUBLE_ENCODED)

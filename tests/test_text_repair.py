@@ -197,3 +197,10 @@ def test_the_run_audit_adds_batches_and_sorts() -> None:
     columns = summary["columns"]
     assert isinstance(columns, list)
     assert [c["column"] for c in columns] == ["TEXT"]
+
+
+def test_ucum_annotations_are_not_iso646_damage() -> None:
+    from formats.text_repair import suspicious_counts
+
+    values = pa.array(["ng/g{creat}", "K[iU]/mL", "{AHG}eq/mL", "mm[Hg]", "bl}merker p} l}ret", "h|yre skulder", None])
+    assert suspicious_counts(values).to_pylist() == [0, 0, 0, 0, 2, 1, None]  # "p} " has no letter after it
