@@ -7,24 +7,20 @@ records never stop it.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import logging
-import platform
 import shutil
-import socket
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from converters import get_reader
+from converters.audit_record import TOOL_VERSION, audit_record
 from converters.base import SourceInfo, SourceReader, SourceTable
 from converters.csv_source import REF_COLUMN, ROW_COLUMN, SourceBatch, row_refs
 from converters.engine import BatchOutcome, Lineage, TableConverter, problems_outcome
@@ -45,14 +41,12 @@ from formats.package import (
     PackageDraft,
     PackageLayout,
 )
-from formats.privacy import redact_secrets
 from formats.progress import NullProgress, ProgressReporter
 from formats.table_sink import TableSink, WrittenTable, duckdb_connection
 from formats.text_codecs import TextDecoding
 from formats.text_repair import TEXT_AUDIT_SCHEMA, TEXT_REPAIR_SCHEMA, TextAudit, TextSettings
 
 log = logging.getLogger(__name__)
-TOOL_VERSION = "0.1.0"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,7 +197,16 @@ def _run(
         result = _convert(mapping.system, reader, mapping, tables, draft, run_id, progress)
         for finish in finishers:
             finish(draft.layout, result)
-        audit = _audit(options, mapping, tables, inputs, result, started_at)
+        audit = audit_record(
+            password=options.password,
+            settings=options.settings(),
+            source=options.source,
+            mapping=mapping,
+            tables=tables,
+            inputs=inputs,
+            run_id=result.run_id,
+            started_at=started_at,
+        )
         seal_bag(
             draft.layout.root,
             {
@@ -472,67 +475,3 @@ def _write_ledger_summary(layout: PackageLayout, ledger: Ledger, written: dict[s
         for t in sorted(ledger.tables.values(), key=lambda t: t.source_table)
     ]
     (folder / "summary.csv").write_text(header + "".join(lines), encoding="utf-8", newline="")
-
-
-def _command_line(password: str | None) -> list[str]:
-    """Return this process's command line with every password replaced by ***."""
-    if not sys.argv:
-        return []
-    out: list[str] = []
-    hide_next = False
-    for arg in [Path(sys.argv[0]).name, *sys.argv[1:]]:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        if arg == "--db-password":
-            hide_next = True
-        elif arg.startswith("--db-password="):
-            arg = "--db-password=***"
-        out.append(redact_secrets(arg, (password,)))
-    return out
-
-
-def _audit(
-    options: ConversionOptions,
-    mapping: Mapping,
-    tables: list[SourceTable],
-    inputs: dict[str, str],
-    result: ConversionResult,
-    started_at: datetime,
-) -> dict[str, object]:
-
-    return {
-        "tool": "journalkonvert",
-        "tool_version": TOOL_VERSION,
-        "model_version": MODEL_VERSION,
-        "run_id": result.run_id,
-        "started_at": started_at.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "user": getpass.getuser(),
-        "host": socket.gethostname(),
-        "command": _command_line(options.password),
-        "settings": options.settings(),
-        "source": redact_secrets(
-            str(Path(options.source).absolute()) if isinstance(options.source, Path) else str(options.source),
-            (options.password,),
-        ),
-        "mapping": {"file": mapping.path.name, "sha256": mapping.sha256, "system": mapping.system},
-        "inputs": [
-            {
-                "file": t.file_name,
-                "sha256": inputs.get(t.file_name),
-                "size": t.size if not t.missing else None,
-                "size_unit": t.size_unit,
-                "missing": t.missing,
-            }
-            for t in tables
-        ],
-        "runtime": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "pyarrow": pa.__version__,
-            "duckdb": duckdb.__version__,
-        },
-        "note": "the conversion read every journal in the source; this record is that access's log entry",
-    }
