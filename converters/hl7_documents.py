@@ -129,4 +129,7 @@ def attachment(seg: Segment, ref: str, sink: Sink) -> dict[str, str | None]:
     suffix = (mimetypes.guess_extension(mime) if mime else None) or ".bin"
     kept = sink.original(raw, kind="documents", suffix=suffix)
     out.update(document_path=kept.path, document_sha256=kept.sha256, document_size=str(kept.size))
+    rendition = kept.columns("document_")  # the PDF/A rendition, where the normaliser made one
+    out.update({k: rendition[k] for k in ("document_pdfa_path", "document_pdfa_sha256", "document_page_count")})
+    out.update(document_text_extract=kept.text, document_status=kept.status or "not_normalised")
     return out

@@ -128,6 +128,8 @@ COMPUTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "hl7_obx": (
         "category", "value_text", "value_numeric", "reference_low", "reference_high", "comment",
         "observed_ts", "requester_id", "document_path", "document_sha256", "document_size", "document_mime",
+        "document_pdfa_path", "document_pdfa_sha256", "document_page_count", "document_text_extract",
+        "document_status",
     ),
     "hl7_nte": ("category", "recorded_ts"),
     "hl7_rxa": ("category", "site", "route"),

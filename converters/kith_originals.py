@@ -156,7 +156,6 @@ def emit_attachment(part: DocumentPart, index: int, rel: str, owner: dict[str, s
         else:
             suffix = SUFFIXES.get((part.mime_type or "").strip().lower(), ".bin")
             kept = emit.original(decoded, kind="documents", suffix=suffix)
-            values.update(
-                status="decoded", original_path=kept.path, original_sha256=kept.sha256, original_size=str(kept.size)
-            )
+            values.update(kept.columns())  # original and PDF/A rendition (status: the normaliser's)
+            values["status"] = kept.status or "decoded"
     emit.record("kith_attachment", ref, values)

@@ -51,6 +51,7 @@ _HEADER = (
     "conversation_ref", "parent_ref", *(f"sender_{p}" for p in _PARTY), *(f"receiver_{p}" for p in _PARTY),
 )  # fmt: skip
 _ORIGINAL = ("original_path", "original_sha256", "original_size")
+_RENDITION = ("pdfa_path", "pdfa_sha256", "page_count", "text_extract")
 _OWNER = ("msg_id", "patient_key")
 _OID = re.compile(r"^[0-2](\.\d+)+$")
 
@@ -92,7 +93,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "kith_attachment": (
         *_OWNER, "document_index", "msg_type", "mime_type", "title", "doc_id", "issue_date", "issue_date_utc",
-        "status", "file_reference", "base64_text", *_ORIGINAL,
+        "status", "file_reference", "base64_text", *_ORIGINAL, *_RENDITION,
     ),
     "kith_payload_unknown": (*_OWNER, "namespace", "element", "xml"),
 }  # fmt: skip

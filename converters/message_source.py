@@ -31,6 +31,7 @@ from converters.csv_source import REF_COLUMN, ROW_COLUMN, RowProblem, SourceBatc
 from converters.mapping import Mapping as MappingFile
 from formats.errors import SourceError
 from formats.ledger import DEVIATION_SCHEMA, REJECT_REASONS
+from formats.pdfa_normalise import default_normaliser
 
 ORIGINALS_DIR = "originals"
 DOCUMENTS_DIR = "documents"
@@ -285,7 +286,7 @@ class MessageReader(SourceReader):
             raise SourceError(f"the {self.name} reader reads files, not {source.location}", hint="give a folder")
         self._scratch = Path(tempfile.mkdtemp(prefix=f"jk-{self.name}-"))
         self._scratch.chmod(0o700)
-        emit = Emit(self._scratch, self.record_tables)
+        emit = Emit(self._scratch, self.record_tables, default_normaliser())
         digest = hashlib.sha256()
         for path, rel in self.files(source.path):
             try:

@@ -73,7 +73,18 @@ class AttachmentReader(MessageReader):
     title: ClassVar[str] = "Attachments of a GP practice folder"
     reads: ClassVar[str] = "the vedlegg/ folder of a practice folder: any file"
     record_tables: ClassVar[dict[str, tuple[str, ...]]] = {
-        "vedlegg": ("file_name", "detected_mime_type", "original_path", "original_sha256", "original_size"),
+        "vedlegg": (
+            "file_name",
+            "detected_mime_type",
+            "original_path",
+            "original_sha256",
+            "original_size",
+            "pdfa_path",
+            "pdfa_sha256",
+            "page_count",
+            "text_extract",
+            "pdfa_status",
+        ),
     }
     file_suffixes: ClassVar[tuple[str, ...]] = ()
 
@@ -97,6 +108,9 @@ class AttachmentReader(MessageReader):
                 "original_path": stored.path,
                 "original_sha256": stored.sha256,
                 "original_size": str(stored.size),
+                **{k: v for k, v in stored.columns().items() if k in ("pdfa_path", "pdfa_sha256", "page_count")},
+                "text_extract": stored.text,
+                "pdfa_status": stored.status,  # the PDF/A normaliser's (formats/pdfa_normalise.py)
             },
         )
 

@@ -115,8 +115,11 @@ def test_invalid_base64_attachment_is_a_document_with_its_status(shared_package:
     docs = _table(shared_package, "document")
     statuses = Counter(str(d["status"]) for d in docs)
     assert statuses["invalid_base64"] >= 1
-    decoded = [d for d in docs if d["status"] == "decoded"]
+    # decoded attachments carry the PDF/A normaliser's status (normalised, not_normalised: ...)
+    decoded = [d for d in docs if d["original_path"] is not None]
     assert decoded
+    assert all(str(d["status"]).split(":")[0] in ("normalised", "already_pdfa", "sanitised", "not_normalised",
+                                                  "rejected_encrypted") for d in decoded)
     for d in decoded:
         path = shared_package / "data" / str(d["original_path"])
         assert path.stat().st_size == d["original_size"]
@@ -202,7 +205,9 @@ def test_apprec_becomes_a_message_row_of_the_answered_messages_patient(synthetic
 def test_synthetic_attachment_is_kept_as_a_document(synthetic_package: Path) -> None:
     (doc,) = _table(synthetic_package, "document")
     assert doc["mime_type"] == "application/pdf"
-    assert doc["status"] == "decoded"
+    # the fixture's "PDF" is a stub: kept as original, reported as not normalised (no rendition)
+    assert doc["status"] == "not_normalised: the PDF cannot be parsed"
+    assert doc["pdfa_path"] is None
     data = (synthetic_package / "data" / str(doc["original_path"])).read_bytes()
     assert data.startswith(b"%PDF-1.4")
     assert str(doc["original_path"]).endswith(".pdf")

@@ -21,6 +21,7 @@ from formats.package import LEDGER_DIR, REJECTS_DIR, TABLES_DIR, PackageLayout
 from formats.table_sink import sql_string
 from validation.findings import Finding, Severity
 from validation.originals import check_originals
+from validation.pdfa import check_documents
 from validation.twins import compare_twins
 
 MAX_LISTED = 20
@@ -341,6 +342,12 @@ CHECKS: tuple[Check, ...] = (
         "Originals are referenced both ways and unchanged",
         "original bytes kept and referenced by SHA-256",
         check_originals,
+    ),
+    Check(
+        "documents",
+        "Every document's PDF/A rendition passes PDF/A-2b and keeps its text; documents/ referenced both ways",
+        "PDF/A-2b (ISO 19005-2) for every document, verified; no orphan rendition",
+        check_documents,
     ),
     Check(
         "description",
