@@ -1,0 +1,137 @@
+"""A readable page built twice at once: as HTML for WeasyPrint and as the plain text it shows.
+
+Message renderings and the journal printout build their content with :class:`Page`; the HTML goes
+to :func:`formats.pdf_html.render_html`, and the plain text becomes the document's
+``text_extract`` (what a reader of the PDF sees, so the text round trip can be checked).
+Every value is HTML-escaped; nothing in a page refers to anything outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+STYLE = """
+@page { size: A4; margin: 16mm 14mm 18mm 14mm;
+        @bottom-right { content: counter(page); font-size: 8pt; color: #555; } }
+body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9.5pt; line-height: 1.35;
+       color: #000; }
+h1 { font-size: 15pt; margin: 0 0 4mm 0; }
+h2 { font-size: 12pt; margin: 5mm 0 2mm 0; border-bottom: 0.6pt solid #444; padding-bottom: 0.5mm; }
+h3 { font-size: 10.5pt; margin: 3mm 0 1.5mm 0; }
+table { border-collapse: collapse; width: 100%; margin: 1mm 0 2mm 0; }
+th, td { border: 0.5pt solid #999; padding: 0.8mm 1.2mm; vertical-align: top; text-align: left; }
+th { background: #e8e8e8; font-weight: bold; }
+tr { page-break-inside: avoid; }
+dl { margin: 0 0 1.5mm 0; }
+.kv { margin: 0.3mm 0; }
+.kv .k { color: #333; font-weight: bold; }
+.kv .v { white-space: pre-wrap; }
+.group { margin-left: 3mm; border-left: 0.6pt solid #ccc; padding-left: 2mm; }
+.gh { font-weight: bold; margin-top: 1mm; }
+.text { white-space: pre-wrap; margin: 1mm 0 2mm 0; }
+.box { border: 1pt solid #000; padding: 2mm; margin: 2mm 0 3mm 0; }
+.warn { border: 1.5pt solid #a00; padding: 2mm; margin: 2mm 0 3mm 0; }
+.flag { font-weight: bold; color: #a00; }
+.meta { color: #444; font-size: 8.5pt; }
+.fields { margin: 0.5mm 0 1.5mm 0; }
+.fields .f { margin-right: 3mm; }
+"""
+MAX_INDENT = 6
+
+
+class Page:
+    """An HTML page and its plain text, built in step (headings, labelled lines, tables, paragraphs)."""
+
+    def __init__(self, title: str, *, lang: str = "nb") -> None:
+        self.title = title
+        self.lang = lang
+        self._html: list[str] = [f"<h1>{escape(title)}</h1>"]
+        self._text: list[str] = [title]
+        self._depth = 0
+
+    def heading(self, text: str, level: int = 2) -> None:
+        """Add a section heading (``level`` 2 or 3)."""
+        tag = "h2" if level <= 2 else "h3"
+        self._html.append(f"<{tag}>{escape(text)}</{tag}>")
+        self._text.append(text)
+
+    def line(self, label: str, value: str | None) -> None:
+        """Add ``label: value`` (nothing when the value is empty)."""
+        if value is None or not value.strip():
+            return
+        value = value.strip()
+        self._html.append(
+            f'<div class="kv"><span class="k">{escape(label)}:</span> <span class="v">{escape(value)}</span></div>'
+        )
+        self._text.append(f"{label}: {value}")
+
+    def fields(self, items: Sequence[tuple[str, str | None]]) -> None:
+        """Add many short ``label: value`` pairs flowing in one block (compact field lists)."""
+        shown = [(k, v.strip()) for k, v in items if v is not None and v.strip()]
+        if not shown:
+            return
+        spans = " ".join(f'<span class="f"><b>{escape(k)}</b> {escape(v)}</span>' for k, v in shown)
+        self._html.append(f'<div class="fields">{spans}</div>')
+        self._text.extend(f"{k}: {v}" for k, v in shown)
+
+    def paragraph(self, text: str | None, css: str = "text") -> None:
+        """Add a block of free text, line breaks kept."""
+        if text is None or not text.strip():
+            return
+        self._html.append(f'<div class="{css}">{escape(text.strip())}</div>')
+        self._text.append(text.strip())
+
+    def open_box(self, css: str = "box") -> None:
+        """Start a framed block (``box`` or ``warn``); close it with :meth:`close_box`."""
+        self._html.append(f'<div class="{css}">')
+
+    def close_box(self) -> None:
+        """End the block opened by :meth:`open_box`."""
+        self._html.append("</div>")
+
+    def open_group(self, label: str) -> None:
+        """Start an indented group with a bold label (nested message elements)."""
+        self._depth += 1
+        css = "group" if self._depth <= MAX_INDENT else ""
+        self._html.append(f'<div class="{css}"><div class="gh">{escape(label)}</div>')
+        self._text.append(label)
+
+    def close_group(self) -> None:
+        """End the group opened by :meth:`open_group`."""
+        self._depth -= 1
+        self._html.append("</div>")
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str | None]], *, flag_column: int = -1) -> None:
+        """Add a table; cells of ``flag_column`` that are not empty are shown in bold red."""
+        if not rows:
+            return
+        head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+        body: list[str] = []
+        for row in rows:
+            cells = []
+            for i, cell in enumerate(row):
+                value = escape(cell or "")
+                css = ' class="flag"' if i == flag_column and cell else ""
+                cells.append(f"<td{css}>{value}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+            self._text.append(" | ".join(c or "" for c in row))
+        self._html.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+    def meta(self, text: str) -> None:
+        """Add a small grey note (provenance, what the rendering is)."""
+        self._html.append(f'<p class="meta">{escape(text)}</p>')
+        self._text.append(text)
+
+    def html(self) -> str:
+        """Return the complete HTML document."""
+        return (
+            f'<!DOCTYPE html><html lang="{escape(self.lang)}"><head><meta charset="utf-8">'
+            f"<title>{escape(self.title)}</title><style>{STYLE}</style></head><body>"
+            + "".join(self._html)
+            + "</body></html>"
+        )
+
+    def text(self) -> str:
+        """Return the plain text the page shows, one item a line."""
+        return "\n".join(self._text)
