@@ -8,6 +8,7 @@ text that must survive into the PDF/A (None for images) and the status expected.
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from dataclasses import dataclass
 from html import escape
@@ -192,6 +193,7 @@ def pdf_documents() -> list[CorpusDocument]:
 
     page = "<html lang='nb'><body>" + "".join(f"<p>{escape(line)}</p>" for line in NOTE.splitlines()) + "</body></html>"
     plain = bytes(weasyprint.HTML(string=page).write_pdf())
+    gs = shutil.which("gs") is not None
     pdfa = html_to_pdfa(page)
 
     def resave(data: bytes, change: str) -> bytes:
@@ -212,7 +214,14 @@ def pdf_documents() -> list[CorpusDocument]:
         CorpusDocument("already-pdfa.pdf", "pdf", pdfa, ".pdf", NOTE, "already_pdfa"),
         CorpusDocument("encrypted.pdf", "pdf", resave(plain, "encrypt"), ".pdf", None, "rejected_encrypted"),
         CorpusDocument("javascript.pdf", "pdf", resave(plain, "js"), ".pdf", NOTE, "sanitised"),
-        CorpusDocument("helvetica.pdf", "pdf", standard_font_pdf("Helvetica"), ".pdf", None, "not_normalised"),
+        CorpusDocument(
+            "helvetica.pdf",
+            "pdf",
+            standard_font_pdf("Helvetica"),
+            ".pdf",
+            None,
+            "rewritten" if gs else "not_normalised",
+        ),
     ]
 
 

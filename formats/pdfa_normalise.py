@@ -10,7 +10,9 @@ input          path
 ============  ====================================================================
 PDF            already PDF/A-2 and passing: kept as it is (``already_pdfa``);
                otherwise pikepdf sanitize + ``pdfa.save`` (``normalised``, or
-               ``sanitised`` when JavaScript/actions had to be removed);
+               ``sanitised`` when JavaScript/actions had to be removed); fonts not
+               embedded: Ghostscript embeds them, kept only when ``pdftotext`` finds
+               the same text before and after (``rewritten``);
                encrypted: ``rejected_encrypted``
 TIFF/JPEG/PNG  img2pdf (G4 and JPEG streams kept byte for byte) + pikepdf
 RTF/DOC/DOCX/  LibreOffice headless (PDF/A-2 export) + pikepdf
@@ -42,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from formats.errors import MissingDependencyError
 from formats.pdf_html import PdfRenderError, render_html
-from formats.pdfa_check import check_pdfa
+from formats.pdfa_check import check_pdfa, text_problems
 from formats.pdfa_tools import (
     LIBREOFFICE_INSTALL,
     ConverterError,
@@ -50,6 +52,7 @@ from formats.pdfa_tools import (
     Finished,
     OfficeConverter,
     finish_pdfa,
+    ghostscript_rewrite,
     images_to_pdf,
     pdf_text,
 )
@@ -63,6 +66,7 @@ log = logging.getLogger(__name__)
 NORMALISED = "normalised"
 ALREADY_PDFA = "already_pdfa"
 SANITISED = "sanitised"
+REWRITTEN = "rewritten"
 REJECTED_ENCRYPTED = "rejected_encrypted"
 NOT_NORMALISED = "not_normalised"
 
@@ -70,6 +74,8 @@ STATUSES: dict[str, str] = {
     NORMALISED: "converted to PDF/A-2b; the rendition passed verification",
     ALREADY_PDFA: "the original is already a PDF/A-2 that passed verification; the rendition is the same bytes",
     SANITISED: "converted to PDF/A-2b after removing active content (JavaScript, actions) the original held",
+    REWRITTEN: "the PDF's fonts were not embedded: Ghostscript rewrote it with embedded (substitute) fonts, "
+    "the text was compared before and after, then converted to PDF/A-2b",
     REJECTED_ENCRYPTED: "the PDF is encrypted (not allowed in PDF/A); only the original is kept",
     NOT_NORMALISED: "no rendition could be made (the reason follows the colon); only the original is kept",
 }
@@ -122,9 +128,20 @@ def sniff_type(data: bytes, suffix: str) -> str:
     start = data[:512].lstrip().lower()
     if start.startswith((b"<!doctype html", b"<html")):
         return "html"
+    if _looks_like_text(data):
+        return "txt"  # a mislabelled text file (an attachment declared PDF that is plain text) is still readable
     if suffix in (".rtf", ".doc", ".docx", ".odt", ".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png"):
         return "corrupt"
     return "unknown"
+
+
+def _looks_like_text(data: bytes) -> bool:
+    """Return whether ``data`` is text: valid UTF-8, or single-byte with no control characters but CR LF TAB FF."""
+    sample = data[:65536]
+    if not sample or b"\x00" in sample:
+        return False
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return controls == 0
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -214,7 +231,30 @@ class DocumentNormaliser:
             return _rendition(None, f"{NOT_NORMALISED}: the PDF cannot be parsed")
         if not problems:
             return self._result(Finished(data, _page_count(data), ()), ALREADY_PDFA, text=True)
-        return self._finish(data, NORMALISED, converted=False)
+        try:
+            return self._finish(data, NORMALISED, converted=False)
+        except ConverterError as exc:
+            if "font_not_embedded" not in codes and "not embedded" not in exc.message:
+                raise
+            return self._rewritten(data, exc)
+
+    def _rewritten(self, data: bytes, first: ConverterError) -> Rendition:
+        """Fonts not embedded: let Ghostscript embed them, and keep the result only if no text was lost."""
+        try:
+            rewritten = ghostscript_rewrite(data)
+        except ConverterMissingError as exc:
+            raise ConverterError(f"{first.message}; Ghostscript could embed the fonts: {exc.hint}") from exc
+        before, after = pdf_text(data), pdf_text(rewritten)
+        if before is None or after is None:
+            raise ConverterError(f"{first.message}; the Ghostscript rewrite is not checked (no pdftotext)")
+        if text_problems(after, before):
+            raise ConverterError(f"{first.message}; Ghostscript's rewrite loses text, so it is not used")
+        rendition = self._finish(rewritten, REWRITTEN)
+        return (
+            rendition
+            if rendition.status != SANITISED
+            else _rendition(rendition.pdf, REWRITTEN, rendition.page_count, rendition.text)
+        )
 
     def _html(self, page: str, *, text: bool) -> Rendition:
         try:

@@ -70,9 +70,11 @@ def sanitize(pdf: pikepdf.Pdf) -> list[str]:
     """Remove what stops a conforming-looking PDF from passing, in memory; return what was removed.
 
     Removes: empty ``/Trans``, ``/Pattern`` and ``/Shading`` dictionaries (false alarms of the
-    allowlist validator), an ``/OpenAction`` (a plain destination, or an action: JavaScript is
-    never kept), page and catalogue additional actions (``/AA``), document-level JavaScript,
-    ``/Type`` in ``/MarkInfo``/``/ViewerPreferences`` and LibreOffice's ``/DocChecksum``.
+    allowlist validator), ``/DefaultGray`` and ``/DefaultRGB`` colour spaces (not checked by the
+    validator; device colour is then read through the sRGB output intent), an ``/OpenAction``
+    (a plain destination, or an action: JavaScript is never kept), page and catalogue
+    additional actions (``/AA``), document-level JavaScript, ``/Type`` in
+    ``/MarkInfo``/``/ViewerPreferences`` and LibreOffice's ``/DocChecksum``.
     Page content is never touched.
     """
     removed: list[str] = []
@@ -92,6 +94,11 @@ def sanitize(pdf: pikepdf.Pdf) -> list[str]:
                 sub = res.get(key)
                 if isinstance(sub, pikepdf.Dictionary) and len(sub.keys()) == 0:
                     del res[key]
+            spaces = res.get("/ColorSpace")
+            if isinstance(spaces, pikepdf.Dictionary):
+                for key in ("/DefaultGray", "/DefaultRGB"):  # device colour then means the sRGB output intent
+                    if key in spaces:
+                        del spaces[key]
     root = pdf.Root
     action = root.get("/OpenAction")
     if action is not None:
@@ -156,11 +163,15 @@ def finish_pdfa(data: bytes, *, drop_dates: bool = False) -> Finished:
                     del pdf.docinfo[key]
             if "/ID" in pdf.trailer:  # a converter's random /ID: qpdf then derives both halves from the content
                 del pdf.trailer["/ID"]
+            if "/Metadata" in pdf.Root:  # a converter's XMP: dates and random document ids
+                del pdf.Root["/Metadata"]
         out = io.BytesIO()
         try:
             pikepdf.pdfa.prepare(pdf, FLAVOUR)
             with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-                for key in ("xmp:MetadataDate", *(("xmp:CreateDate", "xmp:ModifyDate") if drop_dates else ())):
+                for key in (
+                    ("xmp:MetadataDate", "xmp:CreateDate", "xmp:ModifyDate") if drop_dates else ("xmp:MetadataDate",)
+                ):
                     if key in meta:  # the time of conversion would make the payload differ per run
                         del meta[key]
             pikepdf.pdfa.save(pdf, out, FLAVOUR, repair=False, deterministic_id=True)
@@ -318,6 +329,46 @@ class OfficeConverter:
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
+
+
+# --- Ghostscript (fallback for fonts that are not embedded) --------------------------------------
+
+
+GHOSTSCRIPT_INSTALL = "sudo apt-get install ghostscript"
+GS_TIMEOUT_S = 120.0
+
+
+def ghostscript_rewrite(data: bytes, timeout: float = GS_TIMEOUT_S) -> bytes:
+    """Rewrite a PDF with Ghostscript's pdfwrite, embedding every font (substitutes for the standard 14).
+
+    The result is not PDF/A yet (pass it to :func:`finish_pdfa`), and Ghostscript 10.0.0 can
+    lose ToUnicode maps: callers must compare the text before and after.
+
+    Raises:
+        ConverterMissingError: Ghostscript is not installed.
+        ConverterError: Ghostscript failed or timed out.
+    """
+    gs = shutil.which("gs")
+    if gs is None:
+        raise ConverterMissingError("Ghostscript is not installed", hint=GHOSTSCRIPT_INSTALL)
+    with tempfile.TemporaryDirectory(prefix="jk-gs-") as tmp:
+        source, target = Path(tmp) / "in.pdf", Path(tmp) / "out.pdf"
+        source.write_bytes(data)
+        cmd = [
+            gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite", "-dEmbedAllFonts=true",
+            "-dSubsetFonts=true", "-dCompatibilityLevel=1.7", "-dAutoRotatePages=/None",
+            "-sColorConversionStrategy=RGB", f"-sOutputFile={target}",
+            "-c", "<< /NeverEmbed [ ] >> setdistillerparams", "-f", str(source),
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(  # noqa: S603 - fixed argument list, no shell
+                cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ConverterError(f"Ghostscript did not finish within {timeout:.0f} s") from exc
+        if done.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
+            raise ConverterError(f"Ghostscript could not rewrite the PDF (exit code {done.returncode})")
+        return target.read_bytes()
 
 
 # --- text extraction --------------------------------------------------------------------------
