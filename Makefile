@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo -n))
 
-.PHONY: demo test lint typecheck unit bench bench-practice clean system-deps
+.PHONY: demo test lint typecheck unit bench bench-practice bench-documents clean system-deps document-deps
 
 demo: $(STAMP)
 	$(PY) convert.py demo demo-output
@@ -31,6 +31,10 @@ bench: $(STAMP)
 bench-practice: $(STAMP)
 	$(PY) -m benchmarks.practice_scaling --patients 10000,100000
 
+# documents/s and pages/s per input type, and the baseline of copying the bytes
+bench-documents: $(STAMP)
+	$(PY) -m benchmarks.document_throughput
+
 # Python's venv module is a separate Debian package (python3-venv); install it where missing.
 system-deps:
 	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
@@ -40,6 +44,29 @@ system-deps:
 	  else \
 	    echo "error: cannot install python3-venv: not root and no passwordless sudo."; \
 	    echo "  -> run: sudo apt-get install python3-venv   then run make again"; exit 1; \
+	  fi; \
+	fi
+	@$(MAKE) --no-print-directory document-deps
+
+# Document normalisation (docs/documents.md): WeasyPrint's C libraries, fonts with æøå, poppler
+# (pdftotext), LibreOffice (RTF/DOC/DOCX/ODT), Ghostscript (PDFs whose fonts are not embedded).
+# Installed where missing; without them the affected documents are kept as originals and reported.
+DOC_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation2 \
+	poppler-utils ghostscript libreoffice-writer-nogui
+document-deps:
+	@missing=""; for p in $(DOC_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "warning: no apt-get; install these for document normalisation:$$missing"; \
+	  elif [ "$$(id -u)" = 0 ] || [ -n "$(SUDO)" ]; then \
+	    echo "installing for document normalisation:$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	      --no-install-recommends $$missing >/dev/null || echo "warning: apt-get could not install:$$missing"; \
+	  else \
+	    echo "warning: documents of these kinds will be kept as originals only (not normalised)."; \
+	    echo "  -> run: sudo apt-get install --no-install-recommends$$missing"; \
 	  fi; \
 	fi
 
