@@ -299,13 +299,26 @@ def query(archive: Path, sql: str, output_format: str) -> None:
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.option("--patient", "patient", required=True, help="patient_id, or the patient's identifier.")
 @click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
-def show(archive: Path, patient: str, lang: str) -> None:
+@click.option(
+    "--pdf",
+    "pdf_target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the whole journal as PDF/A-2b to this file instead of printing it.",
+)
+def show(archive: Path, patient: str, lang: str, pdf_target: Path | None) -> None:
     """Show one patient's journal in the terminal: CAVE first, then everything in time order.
 
     \b
     Example:
       journalkonvert show archive/ --patient 3edac2e3-d223-6fae-d515-daf96ef6bc76
+      journalkonvert show archive/ --patient 3edac2e3-d223-6fae-d515-daf96ef6bc76 --pdf journal.pdf
     """
+    if pdf_target is not None:
+        from reports.journal_pdf import write_journal_pdf
+
+        printout = write_journal_pdf(open_package(archive), patient, pdf_target, lang=lang)
+        out.print(f"{pdf_target}: PDF/A-2b, {printout.page_count} pages, {printout.notes} journal notes")
+        return
     from reports.console import render_journal
     from reports.journal import load_journal
 

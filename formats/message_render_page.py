@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 STYLE = """
-@page { size: A4; margin: 16mm 14mm 18mm 14mm;
-        @bottom-right { content: counter(page); font-size: 8pt; color: #555; } }
+@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
 body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9.5pt; line-height: 1.35;
        color: #000; }
 h1 { font-size: 15pt; margin: 0 0 4mm 0; }
@@ -37,15 +36,18 @@ dl { margin: 0 0 1.5mm 0; }
 .fields { margin: 0.5mm 0 1.5mm 0; }
 .fields .f { margin-right: 3mm; }
 """
+NUMBERED = "@page { @bottom-right { content: counter(page); font-size: 8pt; color: #555; } }"
+"""Page numbers in the footer (the journal printout); renditions checked line by line go without."""
 MAX_INDENT = 6
 
 
 class Page:
     """An HTML page and its plain text, built in step (headings, labelled lines, tables, paragraphs)."""
 
-    def __init__(self, title: str, *, lang: str = "nb") -> None:
+    def __init__(self, title: str, *, lang: str = "nb", numbered: bool = False) -> None:
         self.title = title
         self.lang = lang
+        self.numbered = numbered
         self._html: list[str] = [f"<h1>{escape(title)}</h1>"]
         self._text: list[str] = [title]
         self._depth = 0
@@ -127,7 +129,7 @@ class Page:
         """Return the complete HTML document."""
         return (
             f'<!DOCTYPE html><html lang="{escape(self.lang)}"><head><meta charset="utf-8">'
-            f"<title>{escape(self.title)}</title><style>{STYLE}</style></head><body>"
+            f"<title>{escape(self.title)}</title><style>{STYLE}{NUMBERED if self.numbered else ''}</style></head><body>"
             + "".join(self._html)
             + "</body></html>"
         )
