@@ -124,3 +124,17 @@ def test_content_equivalence_finds_lost_norwegian_letters() -> None:
     damaged = NOTE.replace("å", "a")
     assert text_problems(extracted.replace("å", "a"), NOTE)[0].code == "text_differs"
     assert text_problems(extracted, damaged)[0].code == "text_differs"
+
+
+def test_shared_kith_attachments_all_pass_or_are_reported(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "shared" / "data" / "kith" / "messages"
+    if not source.is_dir():
+        pytest.skip("shared KITH messages are not available")
+    run_conversion(ConversionOptions(system="kith", source=source, archive=tmp_path / "kith"))
+    docs = _documents(tmp_path / "kith")
+    kept = [d for d in docs if d["original_path"]]
+    assert kept, "the shared messages have decoded attachments"
+    assert all(d["pdfa_path"] or str(d["status"]).startswith("not_normalised") for d in kept)
+    assert sum(1 for d in kept if d["pdfa_path"]) >= 4
+    findings = validate_archive(tmp_path / "kith").findings
+    assert [f for f in findings if f.check == "documents" and f.severity in ("error", "fatal")] == []
