@@ -20,7 +20,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.text import Text
 
 from converters import READERS
-from converters.pipeline import TOOL_VERSION, ConversionOptions, ConversionResult, run_conversion
+from converters.audit_record import TOOL_VERSION
+from converters.pipeline import ConversionOptions, ConversionResult, run_conversion
 from formats.errors import ConversionError, ExitCode
 from formats.package import open_package
 from formats.privacy import mask_text
@@ -145,7 +146,15 @@ def systems() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="A mapping file to use instead of the system's shipped one.",
 )
-@click.option("--encoding", help="Text encoding of the source files (utf-8, cp1252, cp865, latin-1 ...).")
+@click.option(
+    "--encoding",
+    help="Text encoding of the source (utf-8, cp1252, cp865, cp850, latin-1, iso646-no, or auto per value).",
+)
+@click.option(
+    "--no-pdfa",
+    is_flag=True,
+    help="Keep documents and messages as originals only, without PDF/A renditions (faster; for trial runs).",
+)
 @click.option("--no-validate", is_flag=True, help="Skip validating the package after the conversion.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary (same as journalkonvert -q).")
 @click.option(
@@ -163,6 +172,7 @@ def convert(  # noqa: PLR0913
     system: str,
     mapping: Path | None,
     encoding: str | None,
+    no_pdfa: bool,  # noqa: FBT001
     no_validate: bool,  # noqa: FBT001
     quiet: bool,  # noqa: FBT001
     db_password: str | None,
@@ -194,6 +204,7 @@ def convert(  # noqa: PLR0913
             mapping=mapping,
             encoding=encoding,
             password=db_password,
+            renditions=not no_pdfa,
         ),
         quiet=quiet,
     )

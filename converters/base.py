@@ -26,6 +26,8 @@ class SourceInfo:
     mapping: Path | None = None
     encoding: str | None = None
     password: str | None = field(default=None, repr=False)
+    renditions: bool = True
+    """Whether message readers make PDF/A renditions of the documents and messages they keep."""
 
     @property
     def location(self) -> str:

@@ -18,7 +18,7 @@ import base64
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
@@ -32,25 +32,12 @@ from converters.mapping import Mapping as MappingFile
 from formats.errors import SourceError
 from formats.ledger import DEVIATION_SCHEMA, REJECT_REASONS
 from formats.pdfa_normalise import default_normaliser
+from formats.rendition import Normaliser
 
 ORIGINALS_DIR = "originals"
 DOCUMENTS_DIR = "documents"
 """PDF/A renditions, named by their own SHA-256."""
 FLUSH_ROWS = 4096
-
-
-@dataclass(frozen=True)
-class Rendition:
-    """A PDF/A rendition made of an original (or why none could be made)."""
-
-    pdf: bytes | None
-    status: str
-    page_count: int | None = None
-    text: str | None = None
-
-
-Normaliser = Callable[[bytes, str, str | None], Rendition | None]
-"""``(original bytes, suffix, render hint) -> Rendition`` (None: this kind of original gets no rendition)."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +146,8 @@ class Emit:
             data: the bytes, kept exactly.
             kind: ``messages`` or ``documents`` (the sub-folder).
             suffix: the file suffix (``.xml``, ``.pdf``, ...), which also tells the normaliser the type.
-            render: a hint for the normaliser (e.g. ``kith`` or ``hl7v2`` to render a message readably).
+            render: a hint for the normaliser (e.g. ``kith`` or ``hl7v2`` to render a message readably);
+                messages get a rendition only with a hint, documents always.
         """
         if not kind.isidentifier() or "/" in suffix or "\\" in suffix:
             raise ValueError(f"bad original kind {kind!r} or suffix {suffix!r}")
@@ -171,7 +159,8 @@ class Emit:
         if key in self._renditions:
             return self._renditions[key]
         stored = StoredOriginal(rel, digest, len(data))
-        rendition = self._normaliser(data, suffix.lower(), render) if self._normaliser is not None else None
+        wanted = self._normaliser is not None and (kind != "messages" or render is not None)
+        rendition = self._normaliser(data, suffix.lower(), render) if wanted and self._normaliser else None
         if rendition is not None:
             pdfa_path = pdfa_sha = None
             if rendition.pdf is not None:
@@ -286,7 +275,7 @@ class MessageReader(SourceReader):
             raise SourceError(f"the {self.name} reader reads files, not {source.location}", hint="give a folder")
         self._scratch = Path(tempfile.mkdtemp(prefix=f"jk-{self.name}-"))
         self._scratch.chmod(0o700)
-        emit = Emit(self._scratch, self.record_tables, default_normaliser())
+        emit = Emit(self._scratch, self.record_tables, default_normaliser() if source.renditions else None)
         digest = hashlib.sha256()
         for path, rel in self.files(source.path):
             try:

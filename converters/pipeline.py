@@ -13,7 +13,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +59,7 @@ class ConversionOptions:
     mapping: Path | None = None
     encoding: str | None = None
     password: str | None = field(default=None, repr=False)
+    renditions: bool = True
 
     def settings(self) -> dict[str, str | None]:
         """Return the settings that shape the output (recorded, and part of run_id)."""
@@ -66,6 +67,7 @@ class ConversionOptions:
             "system": self.system,
             "mapping": self.mapping.name if self.mapping else None,
             "encoding": self.encoding,
+            **({} if self.renditions else {"renditions": "off"}),
         }
 
 
@@ -157,6 +159,7 @@ def run_conversion(
     info = reader.source_info(
         options.source, mapping=options.mapping, encoding=options.encoding, password=options.password
     )
+    info = replace(info, renditions=options.renditions)
     try:
         return _run(options, reader, info, progress, finishers, started, started_at)
     finally:

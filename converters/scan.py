@@ -290,7 +290,7 @@ def scan_source(
     files = isinstance(reader, DelimitedFolderReader)
     con = duckdb.connect()
     try:
-        info = reader.source_info(source, encoding=encoding, password=password)
+        info = replace(reader.source_info(source, encoding=encoding, password=password), renditions=False)
         hasher = _duckdb_hasher(con)
         profiles: list[TableProfile] = []
         for table in reader.tables(info, _empty_mapping(system, encoding, delimiter)):

@@ -40,7 +40,6 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from formats.errors import MissingDependencyError
 from formats.pdf_html import PdfRenderError, render_html
@@ -56,10 +55,8 @@ from formats.pdfa_tools import (
     images_to_pdf,
     pdf_text,
 )
+from formats.rendition import Normaliser, Rendition
 from formats.text_codecs import ISO646_NO, detect_legacy
-
-if TYPE_CHECKING:  # the hook's types live with Emit; imported lazily so formats/ never loads converters/
-    from converters.message_source import Normaliser, Rendition
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +280,6 @@ class DocumentNormaliser:
 
 
 def _rendition(pdf: bytes | None, status: str, pages: int | None = None, text: str | None = None) -> Rendition:
-    from converters.message_source import Rendition
-
     return Rendition(pdf, status, pages, text)
 
 

@@ -171,3 +171,19 @@ def test_validate_names_changed_and_orphan_originals(toy: tuple[Path, Path], tmp
     messages = [f.message for f in check_originals(layout)]
     assert any("does not have the SHA-256" in m for m in messages), messages
     assert any("stray.msg is referenced by no" in m for m in messages), messages
+
+
+def test_renditions_can_be_switched_off(tmp_path: Path) -> None:
+    """--no-pdfa: originals kept, no PDF/A made (trial runs, scale benchmarks); the setting is part of run_id."""
+    src = Path(__file__).resolve().parent / "fixtures" / "kith"
+    if not src.is_dir():
+        pytest.skip("the KITH fixtures are not there")
+    on = run_conversion(ConversionOptions(system="kith", source=src, archive=tmp_path / "on"))
+    off = run_conversion(ConversionOptions(system="kith", source=src, archive=tmp_path / "off", renditions=False))
+    assert on.run_id != off.run_id
+    assert on.tables == off.tables
+    assert any((on.archive / "data" / "documents").glob("*.pdf"))
+    assert not (off.archive / "data" / "documents").exists()
+    docs = pq.read_table(off.archive / "data" / "tables" / "document.parquet").to_pylist()
+    assert docs and all(d["pdfa_path"] is None and d["original_path"] for d in docs)
+    assert validate_archive(off.archive).valid
