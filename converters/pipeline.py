@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from converters import get_reader
 from converters.audit_record import TOOL_VERSION, audit_record
@@ -336,6 +337,7 @@ def _convert(
     _write_text_audit(sinks, text_audit)
     written = sinks.close_all()
     con.close()
+    notes += _document_notes(layout)
     gaps = ledger.gaps()
     if gaps:
         detail = "; ".join(f"{t.source_table}: {t.source_rows} read, {t.accounted} accounted" for t in gaps)
@@ -395,6 +397,32 @@ def _keep_originals(reader: SourceReader, layout: PackageLayout, sinks: _Sinks) 
                     "the same; listed in ledger/deviations.csv",
                 }
             )
+    return notes
+
+
+def _document_notes(layout: PackageLayout) -> list[dict[str, str]]:
+    """Count the documents by normalisation status; a document without a PDF/A rendition is a note of its own."""
+    path = layout.table("document")
+    if not path.is_file():
+        return []
+    table = pq.read_table(path, columns=["status", "pdfa_path", "original_path"])
+    counts: dict[str, int] = {}
+    missing = 0
+    for status, pdfa, original in zip(*(table.column(i).to_pylist() for i in range(3)), strict=True):
+        key = (status or "no status").split(":", 1)[0]
+        counts[key] = counts.get(key, 0) + 1
+        missing += int(pdfa is None and original is not None)
+    text = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    notes = [{"table": "document", "flag": "document_status", "message": f"documents by PDF/A status: {text}"}]
+    if missing:
+        notes.append(
+            {
+                "table": "document",
+                "flag": "not_normalised",
+                "message": f"{missing} document(s) kept as original only, without a PDF/A rendition "
+                "(status says why; see docs/documents.md)",
+            }
+        )
     return notes
 
 

@@ -56,6 +56,8 @@ FLAG_REASONS: dict[str, str] = {
     "standard_deviations": "messages deviate from their standard (schema findings, listed in ledger/deviations); "
     "they were converted all the same",
     "originals_kept": "messages and attachments were kept byte for byte under originals/",
+    "document_status": "how many documents got a PDF/A rendition, by normalisation status",
+    "not_normalised": "documents kept as original only, without a PDF/A rendition (the status says why)",
 }
 """Flags: conditions worth reporting that do not change a record's fate."""
 
