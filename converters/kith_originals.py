@@ -96,13 +96,11 @@ class KeptFile:
         """Return the columns that point at the kept bytes, or (no patient) the file's text."""
         if not patient_key:
             return {"xml": verbatim_text(self.data)}
-        if self.stored is None:
-            self.stored = self.emit.original(self.data, kind="messages", suffix=".xml")
-        return {
-            "original_path": self.stored.path,
-            "original_sha256": self.stored.sha256,
-            "original_size": str(self.stored.size),
-        }
+        if self.stored is None:  # with its readable PDF/A rendition (formats.message_render)
+            self.stored = self.emit.original(self.data, kind="messages", suffix=".xml", render="kith")
+        columns = self.stored.columns()
+        columns["rendition_status"] = columns.pop("status")
+        return columns
 
 
 def verbatim_text(data: bytes) -> str:

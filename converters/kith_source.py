@@ -59,6 +59,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "kith_message": (
         "file", "envelope", "namespace", "wrapper", "outer_msg_id", *_HEADER, "patient_key", "patient_id_type",
         "payload_namespaces", "payload_kinds", "payload_known", "attachment_count", *_ORIGINAL, "xml",
+        *_RENDITION, "rendition_status",
     ),
     "kith_patient": (
         "msg_id", "patient_key", "id_type_code", "id_type_system", "id_type_display", "family_name", "given_name",
@@ -68,7 +69,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "kith_apprec": (
         "file", "namespace", *_HEADER, "status_code", "status_display", "errors", "original_msg_id",
         "original_msg_type_code", "original_msg_type_display", "original_issue_date", "patient_key", *_ORIGINAL,
-        "xml",
+        "xml", *_RENDITION, "rendition_status",
     ),
     "kith_note": (
         *_OWNER, "note_kind", "heading_code", "heading_system", "heading_display", "text", "text_format",

@@ -9,12 +9,12 @@ Every value is HTML-escaped; nothing in a page refers to anything outside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+from html import escape as _escape
 
 STYLE = """
 @page { size: A4; margin: 16mm 14mm 18mm 14mm; }
 body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9.5pt; line-height: 1.35;
-       color: #000; }
+       color: #000; overflow-wrap: anywhere; }
 h1 { font-size: 15pt; margin: 0 0 4mm 0; }
 h2 { font-size: 12pt; margin: 5mm 0 2mm 0; border-bottom: 0.6pt solid #444; padding-bottom: 0.5mm; }
 h3 { font-size: 10.5pt; margin: 3mm 0 1.5mm 0; }
@@ -39,6 +39,17 @@ dl { margin: 0 0 1.5mm 0; }
 NUMBERED = "@page { @bottom-right { content: counter(page); font-size: 8pt; color: #555; } }"
 """Page numbers in the footer (the journal printout); renditions checked line by line go without."""
 MAX_INDENT = 6
+WORD_JOINER = "\u2060"
+
+
+def escape(text: str) -> str:
+    """HTML-escape ``text`` and forbid line breaks after hyphens (U+2060 WORD JOINER).
+
+    pdftotext joins a line that ends in '-' with the next and drops the hyphen, so an id such as
+    ``b51f9b19-db75`` broken at its hyphen would not come back out as it went in. The joiner is
+    not drawn and not extracted; ``overflow-wrap: anywhere`` still breaks tokens too long for a line.
+    """
+    return _escape(text).replace("-", "-" + WORD_JOINER)
 
 
 class Page:

@@ -116,10 +116,13 @@ def test_invalid_base64_attachment_is_a_document_with_its_status(shared_package:
     statuses = Counter(str(d["status"]) for d in docs)
     assert statuses["invalid_base64"] >= 1
     # decoded attachments carry the PDF/A normaliser's status (normalised, not_normalised: ...)
-    decoded = [d for d in docs if d["original_path"] is not None]
+    # (every message also has a document row now: its readable rendition, status "rendered")
+    renditions = [d for d in docs if d["category_code"] == "message_rendition"]
+    assert renditions and all(d["status"] == "rendered" and d["pdfa_path"] for d in renditions)
+    decoded = [d for d in docs if d["original_path"] is not None and d["category_code"] != "message_rendition"]
     assert decoded
     assert all(str(d["status"]).split(":")[0] in ("normalised", "already_pdfa", "sanitised", "not_normalised",
-                                                  "rejected_encrypted") for d in decoded)
+                                                  "rejected_encrypted", "rewritten") for d in decoded)
     for d in decoded:
         path = shared_package / "data" / str(d["original_path"])
         assert path.stat().st_size == d["original_size"]
@@ -203,7 +206,12 @@ def test_apprec_becomes_a_message_row_of_the_answered_messages_patient(synthetic
 
 
 def test_synthetic_attachment_is_kept_as_a_document(synthetic_package: Path) -> None:
-    (doc,) = _table(synthetic_package, "document")
+    docs = _table(synthetic_package, "document")
+    # every message with a patient also has a document row: its readable rendition (message_rendition)
+    renditions = [d for d in docs if d["category_code"] == "message_rendition"]
+    assert renditions and all(d["status"] == "rendered" and d["pdfa_path"] for d in renditions)
+    assert {d["message_id"] for d in renditions} >= {"apprec-0001", "svar-0001"}
+    (doc,) = [d for d in docs if d["category_code"] != "message_rendition"]
     assert doc["mime_type"] == "application/pdf"
     # the fixture's "PDF" is a stub: kept as original, reported as not normalised (no rendition)
     assert doc["status"] == "not_normalised: the PDF cannot be parsed"
