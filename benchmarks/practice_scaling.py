@@ -79,7 +79,7 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def run_size(work: Path, patients: int) -> SizeResult:
+def run_size(work: Path, patients: int, *, pdfa: bool = False) -> SizeResult:
     """Generate one practice and measure the conversion and the baseline on it."""
     base = work / f"p{patients}"
     shutil.rmtree(base, ignore_errors=True)
@@ -97,7 +97,7 @@ def run_size(work: Path, patients: int) -> SizeResult:
     )
     out = base / "archive"
     jk_cmd = [sys.executable, "convert.py", "convert", "--quiet", "--no-validate", "--system", "practice",
-              str(source), str(out)]  # fmt: skip
+              *([] if pdfa else ["--no-pdfa"]), str(source), str(out)]  # fmt: skip
     jk = measure(f"p{patients}-journalkonvert", jk_cmd, base, db_rows)
     summary = json.loads((out / "data" / "ledger" / "summary.json").read_text(encoding="utf-8"))
     records = int(summary["totals"]["source_rows"])
@@ -141,7 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", default="10000,100000", help="comma-separated practice sizes")
     parser.add_argument("--workdir", type=Path, help="keep the practices here (default: a temp folder, deleted)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
+    parser.add_argument(
+        "--pdfa",
+        action="store_true",
+        help="also make PDF/A renditions of messages and attachments (off: measured by bench-documents)",
+    )
     args = parser.parse_args(argv)
+    print(f"PDF/A renditions: {'on' if args.pdfa else 'off (--no-pdfa; see make bench-documents)'}", file=sys.stderr)
     sizes = sorted(int(p) for p in args.patients.split(","))
     own = args.workdir is None
     work = Path(tempfile.mkdtemp(prefix="jk-practice-")) if own else args.workdir.resolve()
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[SizeResult] = []
     try:
         for patients in sizes:
-            results.append(run_size(work, patients))
+            results.append(run_size(work, patients, pdfa=args.pdfa))
     except ChildFailedError as exc:
         print(f"ERROR: {exc}; stderr tail:\n{exc.stderr_tail}", file=sys.stderr)
         return 2

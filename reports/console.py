@@ -6,6 +6,7 @@ The only module of the library that imports rich.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -73,6 +74,8 @@ SEVERITY_STYLE = {Severity.FATAL: "bold red", Severity.ERROR: "red", Severity.WA
 def _fmt(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime) and value.tzinfo is not None and value.tzinfo is not UTC:
+        return value.strftime("%Y-%m-%d %H:%M")  # local time (reports.journal shows Europe/Oslo)
     if hasattr(value, "isoformat"):
         text: str = value.isoformat()
         return text.replace("T", " ").replace("+00:00", "Z")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from formats.errors import ConversionError
 from formats.model import TABLES
 from formats.package import PackageLayout
 from reports.query import connect
+
+DISPLAY_TIMEZONE = ZoneInfo("Europe/Oslo")
+"""Times are shown as the clinic saw them; the package stores UTC instants."""
 
 # table -> (time column, summary SQL expression)
 ENTRY_SQL: dict[str, tuple[str, str]] = {
@@ -91,7 +95,7 @@ def load_journal(layout: PackageLayout, patient: str) -> PatientJournal:
                 [pid],
             ).fetchall()
             for w, s, ref in result:
-                entry = JournalEntry(w, name, s or "", ref)
+                entry = JournalEntry(_local(w), name, s or "", ref)
                 (journal.cave if name == "critical_info" else journal.entries).append(entry)
         journal.entries.sort(key=lambda e: (_sort_key(e.when), e.category))
         return journal
@@ -99,7 +103,16 @@ def load_journal(layout: PackageLayout, patient: str) -> PatientJournal:
         con.close()
 
 
+def _local(value: datetime | date | None) -> datetime | date | None:
+    """Show instants in Norwegian time (the package stores UTC); dates stay as they are."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(DISPLAY_TIMEZONE)
+    return value
+
+
 def _sort_key(value: datetime | date | None) -> str:
     if value is None:
         return "9999"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).isoformat()
     return value.isoformat()
