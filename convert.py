@@ -277,6 +277,38 @@ def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str) -> Non
 
 @cli.command()
 @click.argument("archive", type=click.Path(path_type=Path))
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Also write the findings as JSON."
+)
+@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
+@click.pass_context
+def verify(ctx: click.Context, archive: Path, json_path: Path | None, lang: str) -> None:
+    """Verify a package as an archivist would, trusting only the bag (docs/verify.md).
+
+    Fixity and completeness (our own manifest reading and bagit-python), every file's format
+    identified by its content and on the archival list, every Parquet file compared with its CSV
+    twin, every PDF outside originals/ verified as PDF/A-2, and the self-description (README,
+    ADDML, JSON Schemas). Works on packages made by older versions. Exits 0 when the package
+    passes, else 4. The short report goes to stderr.
+
+    \b
+    Example:
+      journalkonvert verify archive/
+      journalkonvert verify archive/ --json verify.json
+    """
+    from reports.console import render_validation
+    from validation.verify import verify_package
+
+    report = verify_package(archive, progress=RichProgress(enabled=not ctx.obj["quiet"], units="checks"))
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    render_validation(err, report, lang)
+    if not report.valid:
+        sys.exit(int(ExitCode.VALIDATION_FAILED))
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(path_type=Path))
 @click.argument("sql")
 @click.option(
     "--format",
