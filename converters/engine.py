@@ -188,10 +188,10 @@ class TableConverter:
         if not self.raw_columns:
             return None
         lineage = [
-            pa.field("row_number", pa.int64(), nullable=False),
-            pa.field("source_ref", pa.string(), False),
-            pa.field("source_hash", pa.string(), False),
-            pa.field("fate", pa.string(), False),
+            pa.field("row_number", pa.int64(), nullable=False, metadata={"description": "record number in the source"}),
+            pa.field("source_ref", pa.string(), False, metadata={"description": "where in the source"}),
+            pa.field("source_hash", pa.string(), False, metadata={"description": "SHA-256 of the source record"}),
+            pa.field("fate", pa.string(), False, metadata={"description": "the record's fate (ledger/records)"}),
         ]
         desc = {"description": "source column, verbatim; null where the value went to a canonical table"}
         return pa.schema(

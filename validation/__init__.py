@@ -5,16 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from formats.package import open_package
-from formats.progress import NullProgress, ProgressReporter
-from validation.checks import CHECKS, MAX_LISTED
+from formats.progress import ProgressReporter
+from validation.catalogue import CheckSettings, load_check_settings, run_checks
+from validation.checks import CHECKS
 from validation.findings import Finding, Severity, ValidationReport
 
 
-def validate_archive(path: Path, *, progress: ProgressReporter | None = None) -> ValidationReport:
-    """Run every check over the package at ``path``; return all findings.
+def validate_archive(
+    path: Path, *, progress: ProgressReporter | None = None, settings: CheckSettings | None = None
+) -> ValidationReport:
+    """Run every check of the catalogue over the package at ``path``; return all findings.
 
-    Each check runs to the end; at most MAX_LISTED findings per check are listed, the rest
-    summarised in one finding.
+    Each check runs to the end; at most ``settings.max_listed`` findings per check are listed, the
+    rest summarised in one finding; thresholds and severities come from ``settings`` (a checks
+    config file, see :func:`validation.catalogue.load_check_settings`) or the catalogue's defaults.
 
     Raises:
         ArchiveError: only when ``path`` is not an archive package at all.
@@ -24,20 +28,8 @@ def validate_archive(path: Path, *, progress: ProgressReporter | None = None) ->
         True
     """
     layout = open_package(path)
-    progress = progress or NullProgress()
-    report = ValidationReport(archive=str(path))
-    progress.start(len(CHECKS), "validating")
-    for check in CHECKS:
-        found = list(check.run(layout))
-        report.findings.extend(found[:MAX_LISTED])
-        if len(found) > MAX_LISTED:
-            worst = min((f.severity for f in found), key=list(Severity).index)
-            report.findings.append(
-                Finding(check.id, worst, f"{len(found) - MAX_LISTED} more finding(s) of this check not listed")
-            )
-        report.checks_run.append(check.id)
-        progress.advance(1, check.title)
-    progress.finish()
+    report = run_checks(layout, CHECKS, settings, progress=progress)
+    report.archive = str(path)
     report.stats = {f"rows.{name}": _rows(layout.table(name)) for name in layout.canonical_tables()}
     return report
 
@@ -51,4 +43,12 @@ def _rows(path: Path) -> int:
         return -1
 
 
-__all__ = ["CHECKS", "Finding", "Severity", "ValidationReport", "validate_archive"]
+__all__ = [
+    "CHECKS",
+    "CheckSettings",
+    "Finding",
+    "Severity",
+    "ValidationReport",
+    "load_check_settings",
+    "validate_archive",
+]

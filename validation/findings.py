@@ -51,6 +51,8 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     checks_run: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per check run: id, title, rule, status (passed/failed), severity, counted, threshold, unit."""
 
     @property
     def valid(self) -> bool:
@@ -70,4 +72,5 @@ class ValidationReport:
             "checks_run": self.checks_run,
             "stats": dict(sorted(self.stats.items())),
             "findings": [f.to_dict() for f in self.findings],
+            "checks": self.outcomes,
         }
