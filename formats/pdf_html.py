@@ -85,8 +85,9 @@ def sanitize_for_validator(pdf: pikepdf.Pdf) -> None:
     """
     import pikepdf  # noqa: PLC0415
 
-    for page in pdf.pages:
-        obj = page.obj
+    holders = [page.obj for page in pdf.pages]
+    holders += [o.stream_dict for o in pdf.objects if isinstance(o, pikepdf.Stream) and o.get("/Subtype") == "/Form"]
+    for obj in holders:  # pages, and form XObjects (WeasyPrint draws inline SVG into them)
         if "/Trans" in obj and len(obj.Trans.keys()) == 0:
             del obj["/Trans"]
         resources = obj.get("/Resources")
