@@ -308,6 +308,33 @@ def verify(ctx: click.Context, archive: Path, json_path: Path | None, lang: str)
 
 
 @cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Also write the differences as JSON."
+)
+def diff(old: Path, new: Path, json_path: Path | None) -> None:
+    """Show what changed between two conversions of the same source (OLD and NEW packages).
+
+    Rows per canonical table, the ledger per source table, rejects and exclusions per reason,
+    flags and notes, the mapping files (SHA-256 and a unified diff), report findings, and payload
+    files added, removed or changed per folder. Exits 0 whatever differs (2 if a package cannot
+    be read).
+
+    \b
+    Example:
+      journalkonvert diff archive-v1/ archive-v2/
+      journalkonvert diff archive-v1/ archive-v2/ --json diff.json
+    """
+    from reports.package_diff import diff_packages, render_diff
+
+    result = diff_packages(old, new)
+    if json_path is not None:
+        json_path.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    render_diff(out, result)
+
+
+@cli.command()
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.argument("sql")
 @click.option(

@@ -39,7 +39,7 @@ def _rows(path: Path) -> int:
 
     try:
         return int(pq.read_metadata(path).num_rows)
-    except OSError:
+    except (OSError, ValueError):  # pyarrow.ArrowInvalid is a ValueError: the schema check reports it
         return -1
 
 

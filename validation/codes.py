@@ -26,7 +26,7 @@ from formats.package import PackageLayout
 from formats.privacy import mask_text
 from formats.table_sink import sql_string
 from validation.findings import Finding, Severity
-from validation.integrity import bounded_connection
+from validation.integrity import bounded_connection, usable_tables
 
 _VOLVEN = "2.16.578.1.12.4.1.1."
 
@@ -132,9 +132,7 @@ def coded_prefixes(columns: list[str]) -> list[str]:
 def check_codes(layout: PackageLayout) -> Iterator[Finding]:
     """Every code under a known code system has that system's shape (and check digit)."""
     con = bounded_connection()
-    for name in layout.canonical_tables():
-        if name not in TABLES:
-            continue
+    for name in usable_tables(layout):
         path = sql_string(layout.table(name))
         for prefix in coded_prefixes(TABLES[name].field_names()):
             rows = con.execute(

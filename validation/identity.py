@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from formats.identifiers import classify_array
 from formats.package import PackageLayout
 from validation.findings import Finding, Severity
+from validation.integrity import usable_tables
 
 NATIONAL_KINDS = ("FNR", "DNR", "HNR", "FHN", "TNR", "DUF")
 """Identifier types whose shape and check digits are known (formats/identifiers.py)."""
@@ -20,8 +21,8 @@ BATCH_ROWS = 8192
 def check_identifiers(layout: PackageLayout) -> Iterator[Finding]:
     """Count patient identifiers typed as a national kind that fail their check digits or look like another kind."""
     path = layout.table("patient")
-    if not path.is_file():
-        return
+    if "patient" not in usable_tables(layout):
+        return  # no patient table, or the schema check reports it
     pf = pq.ParquetFile(path)
     if not {"identifier_value", "identifier_type"} <= set(pf.schema_arrow.names):
         return  # the schema check reports missing columns

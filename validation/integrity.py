@@ -94,8 +94,14 @@ def check_schema(layout: PackageLayout) -> Iterator[Finding]:
         (f"data/{REJECTS_DIR}/rejects.parquet", REJECT_SCHEMA),
     ):
         path = layout.root / rel
-        if path.is_file():
-            yield from _compare_schema(rel, path.stem, pq.read_schema(path), schema)
+        if not path.is_file():
+            continue
+        try:
+            actual = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            yield Finding("schema", Severity.ERROR, f"{rel} is not a readable Parquet file: {exc}", path=rel)
+            continue
+        yield from _compare_schema(rel, path.stem, actual, schema)
 
 
 def _compare_schema(rel: str, table: str, actual: pa.Schema, declared: pa.Schema) -> Iterator[Finding]:
@@ -165,6 +171,9 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
     except (OSError, ValueError) as exc:
         yield Finding("ledger", Severity.FATAL, f"data/ledger/summary.json cannot be read: {exc}")
         return
+    if not isinstance(summary, dict) or not all(isinstance(t, dict) for t in summary.get("tables", [])):
+        yield Finding("ledger", Severity.FATAL, "data/ledger/summary.json does not have the ledger's shape")
+        return
     fates = ("converted", "preserved", "rejected", "excluded")
     for t in summary.get("tables", []):
         accounted = sum(int(t.get(k, 0)) for k in fates)
@@ -180,6 +189,10 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
         if summary.get("totals", {}).get("source_rows", 0):
             yield Finding("ledger", Severity.ERROR, "data/ledger/records.parquet is missing")
         return
+    try:
+        pq.read_schema(records_path)
+    except (pa.ArrowInvalid, OSError):
+        return  # the schema check reports the unreadable per-record ledger
     con = bounded_connection()
     rows = con.execute(
         f"SELECT source_table, fate, count(*) FROM read_parquet({sql_string(records_path)}) GROUP BY ALL"
@@ -203,7 +216,10 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
         yield Finding("ledger", Severity.ERROR, f"{dup[0]} source record(s) have more than one fate", count=int(dup[0]))
     for name, expected in summary.get("categories", {}).items():
         path = layout.table(name)
-        actual = pq.read_metadata(path).num_rows if path.is_file() else 0
+        try:
+            actual = pq.read_metadata(path).num_rows if path.is_file() else 0
+        except (pa.ArrowInvalid, OSError):
+            continue  # the schema check reports an unreadable table
         if actual != expected:
             yield Finding(
                 "ledger",
@@ -213,7 +229,10 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
                 path=_rel(layout, path),
             )
     rejects = layout.dir(REJECTS_DIR) / "rejects.parquet"
-    n_rejects = pq.read_metadata(rejects).num_rows if rejects.is_file() else 0
+    try:
+        n_rejects = pq.read_metadata(rejects).num_rows if rejects.is_file() else 0
+    except (pa.ArrowInvalid, OSError):
+        return  # the schema check reports it
     if n_rejects != summary.get("totals", {}).get("rejected", 0):
         yield Finding(
             "ledger",
@@ -226,8 +245,10 @@ def check_ledger(layout: PackageLayout) -> Iterator[Finding]:
 def check_references(layout: PackageLayout) -> Iterator[Finding]:
     """Every patient_id in every table names a row of the patient table."""
     patient = layout.table("patient")
-    names = layout.canonical_tables()
-    scoped = [n for n in names if n in TABLES and TABLES[n].patient_scoped and n != "patient"]
+    usable = usable_tables(layout)
+    scoped = [n for n in usable if TABLES[n].patient_scoped and n != "patient"]
+    if patient.is_file() and "patient" not in usable:
+        return  # the schema check reports the unreadable patient table
     if not patient.is_file():
         if scoped:
             yield Finding(
@@ -262,3 +283,21 @@ def check_references(layout: PackageLayout) -> Iterator[Finding]:
             table="patient",
             count=int(dup[0]),
         )
+
+
+def usable_tables(layout: PackageLayout) -> list[str]:
+    """Return the canonical tables whose Parquet file opens and has every declared column.
+
+    The other checks look only at these; the ``schema`` check reports the rest.
+    """
+    usable = []
+    for name in layout.canonical_tables():
+        if name not in TABLES:
+            continue
+        try:
+            names = set(pq.read_schema(layout.table(name)).names)
+        except (OSError, ValueError):  # pyarrow.ArrowInvalid is a ValueError
+            continue
+        if set(TABLES[name].field_names()) <= names:
+            usable.append(name)
+    return usable

@@ -12,7 +12,7 @@ from formats.model import LINEAGE, TABLES
 from formats.package import AUDIT_FILE, PackageLayout
 from formats.table_sink import sql_string
 from validation.findings import Finding, Severity
-from validation.integrity import bounded_connection
+from validation.integrity import bounded_connection, usable_tables
 
 NOT_EVENTS = frozenset({"expires_at", "valid_to", "period_end", "end_at", "resolved_at", "delivery_status_at"})
 """Date columns that may lie in the future or after death by nature (planned ends, expiry)."""
@@ -56,9 +56,10 @@ def check_dates(layout: PackageLayout) -> Iterator[Finding]:
     patient = layout.table("patient")
     con = bounded_connection()
     ran = run_time(layout)
-    has_patients = patient.is_file()
-    for name in layout.canonical_tables():
-        if name not in TABLES or name == "patient":
+    usable = usable_tables(layout)
+    has_patients = "patient" in usable
+    for name in usable:
+        if name == "patient":
             continue
         columns = _event_columns(name)
         scoped = TABLES[name].patient_scoped and has_patients
@@ -103,9 +104,7 @@ _SKIP = frozenset({"record_id", *(f.name for f in LINEAGE)})
 def check_duplicates(layout: PackageLayout) -> Iterator[Finding]:
     """Count rows that repeat another row of the same table in every column except the lineage."""
     con = bounded_connection()
-    for name in layout.canonical_tables():
-        if name not in TABLES:
-            continue
+    for name in usable_tables(layout):
         columns = [f'"{c}"' for c in TABLES[name].field_names() if c not in _SKIP]
         row = con.execute(
             f"SELECT count(*), sum(n - 1), min(ref) FROM (SELECT count(*) AS n, min(source_ref) AS ref "

@@ -12,6 +12,7 @@ from formats.model import LINEAGE, TABLES
 from formats.package import PackageLayout
 from formats.text_repair import suspicious_counts
 from validation.findings import Finding, Severity
+from validation.integrity import usable_tables
 
 BATCH_ROWS = 4096
 _NOT_TEXT = frozenset({"record_id", "patient_id", *(f.name for f in LINEAGE)})
@@ -30,9 +31,7 @@ def text_columns(name: str) -> list[str]:
 
 def check_text(layout: PackageLayout) -> Iterator[Finding]:
     """Count values that still hold sequences clean Norwegian text does not (GrÃ¸nn, Gr›nn, ...)."""
-    for name in layout.canonical_tables():
-        if name not in TABLES:
-            continue
+    for name in usable_tables(layout):
         pf = pq.ParquetFile(layout.table(name))
         columns = [c for c in text_columns(name) if c in pf.schema_arrow.names]
         if not columns:
