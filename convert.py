@@ -520,6 +520,43 @@ def scan(  # noqa: PLR0913
     )
 
 
+@cli.command()
+@click.argument("archive", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["html", "json", "pdf"]),
+    default="html",
+    show_default=True,
+    help="html (for people), json (for machines; reports/report_schema.json), pdf (PDF/A-2b).",
+)
+@click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+def report(archive: Path, output_format: str, lang: str, target: Path | None) -> None:
+    """Write the conversion report of a package: what came across, what did not and why, how to find it.
+
+    Runs every check (fixity included) and renders the report for the clinic (six questions
+    answered), the reconciliation, rejects by reason, the retrieval guide, the mapping, the
+    findings and the archivist's section. Prints to stdout unless -o is given (PDF needs -o).
+
+    \b
+    Example:
+      journalkonvert report archive/ -o rapport.html
+      journalkonvert report archive/ --format pdf --lang en -o report.pdf
+      journalkonvert report archive/ --format json | jq .reconciliation.totals
+    """
+    from reports.report_pdf import archive_report
+
+    if output_format == "pdf" and target is None:
+        raise click.UsageError("--format pdf writes a binary file: give -o FILE")
+    data = archive_report(archive, output_format=output_format, lang=lang)
+    if target is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        target.write_bytes(data)
+        err.print(f"{target}: {output_format}, {len(data)} bytes")
+
+
 @cli.command("mapping-doc")
 @click.argument("mapping", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--source", help="A folder or database URL: list every source column, mapped or not.")

@@ -272,8 +272,18 @@ def _findings(report: dict[str, Any], lang: str) -> str:
     val = report["validation"]
     advice = ADVICE[lang]
     checks = _table(
-        [label(lang, "check"), label(lang, "check_title"), label(lang, "rule"), label(lang, "status")],
-        [[_code(c["id"]), c["title"], c["rule"], label(lang, c["status"])] for c in val["checks"]],
+        [label(lang, k) for k in ("check", "check_title", "rule", "severity", "threshold", "status")],
+        [
+            [
+                _code(c["id"]),
+                c["title"],
+                c["rule"],
+                label(lang, c["severity"]),
+                f"{c['threshold']} {c['unit']}" if c["threshold"] is not None else "-",
+                label(lang, c["status"]),
+            ]
+            for c in val["checks"]
+        ],
     )
     out = [checks]
     if val["skipped"]:

@@ -70,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "checks": "Kontroller",
         "severity": "Alvorlighet",
         "what_to_do": "Hva gjør man",
+        "threshold": "Terskel",
         "message": "Funn",
         "passed": "bestått",
         "failed": "feilet",
@@ -182,6 +183,7 @@ LABELS: dict[str, dict[str, str]] = {
         "checks": "Checks",
         "severity": "Severity",
         "what_to_do": "What to do",
+        "threshold": "Threshold",
         "message": "Finding",
         "passed": "passed",
         "failed": "failed",
@@ -265,11 +267,11 @@ ANSWERS: dict[str, dict[str, str]] = {
         "format": "Tabellene er lagret som CSV (UTF-8, beskrevet med ADDML) med en Parquet-kopi for rask "
         "tilgang; dokumenter som PDF/A-2b, og originalene byte for byte. Pakken er en BagIt-pakke med "
         "SHA-256-sjekksummer.",
-        "logs_yes": "Ja: tilgangsloggen ({access} rader, {a_first} til {a_last}) dekker journalperioden. "
+        "logs_yes": "Tilgangsloggen ({access} rader, {a_first} til {a_last}) dekker journalperioden. "
         "Utleveringsloggen har {disclosure} rader.",
-        "logs_partly": "Delvis: tilgangsloggen har {access} rader ({a_first} til {a_last}) og utleveringsloggen "
+        "logs_partly": "Tilgangsloggen har {access} rader ({a_first} til {a_last}) og utleveringsloggen "
         "{disclosure}, men de dekker ikke hele journalperioden ({j_first} til {j_last}).",
-        "logs_no": "Nei: kilden hadde ingen tilgangslogg eller utleveringslogg som ble konvertert. Be "
+        "logs_no": "Kilden hadde ingen tilgangslogg eller utleveringslogg som ble konvertert. Be "
         "leverandøren om loggene, eller ta vare på dem på annen måte.",
     },
     "en": {
@@ -287,11 +289,11 @@ ANSWERS: dict[str, dict[str, str]] = {
         "format": "Tables are stored as CSV (UTF-8, described in ADDML) with a Parquet copy for fast access; "
         "documents as PDF/A-2b, and the originals byte for byte. The package is a BagIt bag with SHA-256 "
         "checksums.",
-        "logs_yes": "Yes: the access log ({access} rows, {a_first} to {a_last}) covers the journal period. "
+        "logs_yes": "The access log ({access} rows, {a_first} to {a_last}) covers the journal period. "
         "The disclosure log has {disclosure} rows.",
-        "logs_partly": "Partly: the access log has {access} rows ({a_first} to {a_last}) and the disclosure log "
+        "logs_partly": "The access log has {access} rows ({a_first} to {a_last}) and the disclosure log "
         "{disclosure}, but they do not cover the whole journal period ({j_first} to {j_last}).",
-        "logs_no": "No: the source had no access or disclosure log that was converted. Ask the vendor for the "
+        "logs_no": "The source had no access or disclosure log that was converted. Ask the vendor for the "
         "logs, or keep them some other way.",
     },
 }
@@ -306,6 +308,13 @@ ADVICE: dict[str, dict[str, str]] = {
         "originals": "Originalfiler mangler eller er endret. Konverter på nytt fra kilden.",
         "documents": "Dokumenter uten gyldig PDF/A-kopi. Se docs/documents.md; originalene er tatt vare på.",
         "description": "Pakken beskriver seg ikke fullt ut. Konverter på nytt med denne versjonen.",
+        "coverage": "Tabeller eller felt mangler beskrivelse. Konverter på nytt med denne versjonen.",
+        "identifiers": "Identifikatorer med feil kontrollsiffer eller type. Sjekk dem i kilden; de er beholdt.",
+        "codes": "Koder som ikke har formen til kodeverket. Rett tilordningen eller kilden.",
+        "dates": "Usannsynlige datoer (før fødsel, etter død eller konverteringen). Sjekk kilden og datoformatet.",
+        "duplicates": "Poster finnes to ganger. Sjekk om kilden har dubletter eller tilordningen leser noe to ganger.",
+        "text": "Tekst med feil tegnsett (æøå) er igjen. Oppgi riktig tegnsett (--encoding) og konverter på nytt.",
+        "access_log": "Tilgangsloggen mangler eller dekker ikke journalperioden. Hent loggen fra det gamle systemet.",
         "": "Les funnet, rett kilden eller tilordningen, og konverter på nytt.",
     },
     "en": {
@@ -317,6 +326,13 @@ ADVICE: dict[str, dict[str, str]] = {
         "originals": "Original files are missing or changed. Convert again from the source.",
         "documents": "Documents without a valid PDF/A copy. See docs/documents.md; the originals are kept.",
         "description": "The package does not describe itself fully. Convert again with this version.",
+        "coverage": "Tables or fields lack a description. Convert again with this version.",
+        "identifiers": "Identifiers with wrong check digits or kind. Check them in the source; they are kept.",
+        "codes": "Codes without the shape of their code system. Fix the mapping (map) or the source and convert again.",
+        "dates": "Implausible dates (before birth, after death or the conversion). Check the source and date format.",
+        "duplicates": "Records are there twice. Check whether the source has duplicates or the mapping reads twice.",
+        "text": "Text with a wrong character set (æøå) is left. Give the right --encoding and convert again.",
+        "access_log": "The access log is missing or does not cover the journal period. Export it from the old system.",
         "": "Read the finding, fix the source or the mapping, and convert again.",
     },
 }

@@ -231,11 +231,14 @@ def findings_section(validation: ValidationReport | None, *, skipped: tuple[str,
 
     findings = [{**f.to_dict(), "message": mask_text(f.message)} for f in (validation.findings if validation else [])]
     run = list(validation.checks_run) if validation else []
+    outcomes = {o["id"]: o for o in (getattr(validation, "outcomes", None) or [])}
     checks = []
     for check in CHECKS:
         own = [f for f in findings if f["check"] == check.id]
-        bad = [f for f in own if f["severity"] in ("fatal", "error")]
-        status = "skipped" if check.id not in run else ("failed" if bad else "passed")
+        bad = [f for f in own if f["severity"] in ("fatal", "error", "warning")]
+        outcome = outcomes.get(check.id, {})
+        status = "skipped" if check.id not in run else str(outcome.get("status") or ("failed" if bad else "passed"))
+        threshold = outcome.get("threshold", getattr(check, "threshold", None))
         checks.append(
             {
                 "id": check.id,
@@ -244,6 +247,9 @@ def findings_section(validation: ValidationReport | None, *, skipped: tuple[str,
                 "severity": str(getattr(check, "severity", "error")),
                 "status": status,
                 "findings": len(own),
+                "counted": int(outcome.get("counted") or 0),
+                "threshold": int(threshold) if threshold is not None else None,
+                "unit": str(getattr(check, "unit", "records")),
             }
         )
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in ("fatal", "error", "warning", "info")}
@@ -385,25 +391,15 @@ def _system(layout: PackageLayout, facts: RunFacts) -> str:
 def validate_draft(layout: PackageLayout) -> tuple[ValidationReport, tuple[str, ...]]:
     """Run every check that can run before the bag is sealed (all but fixity); return findings and skipped ids.
 
-    Used at conversion time: the report inside the package must not depend on when it was made, and
-    the manifests that fixity checks do not exist yet. Caps the findings per check like ``validate``.
+    Used at conversion time: the report inside the package must not depend on where or when it was
+    made, and the manifests that fixity checks do not exist yet.
     """
-    from validation.checks import CHECKS, MAX_LISTED  # noqa: PLC0415
-    from validation.findings import Finding, Severity, ValidationReport  # noqa: PLC0415
+    from validation.catalogue import run_checks  # noqa: PLC0415
+    from validation.checks import CHECKS  # noqa: PLC0415
 
     skipped = tuple(c.id for c in CHECKS if c.id in BAG_CHECKS)
-    report = ValidationReport(archive="")
-    for check in CHECKS:
-        if check.id in skipped:
-            continue
-        found = list(check.run(layout))
-        report.findings.extend(found[:MAX_LISTED])
-        if len(found) > MAX_LISTED:
-            worst = min((f.severity for f in found), key=list(Severity).index)
-            report.findings.append(
-                Finding(check.id, worst, f"{len(found) - MAX_LISTED} more finding(s) of this check not listed")
-            )
-        report.checks_run.append(check.id)
+    report = run_checks(layout, [c for c in CHECKS if c.id not in skipped])
+    report.archive = ""
     return report, skipped
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from formats.package import REPORT_DIR, PackageLayout
+from formats.package import REPORT_DIR, PackageLayout, open_package
 from formats.pdf_html import html_to_pdfa
 from reports.report_html import mapping_page, render_report_html
 from reports.report_model import RunFacts, build_report, validate_draft
 
-__all__ = ["REPORT_FILES", "ReportFiles", "render_report_pdf", "report_json", "write_package_report"]
+__all__ = ["REPORT_FILES", "ReportFiles", "archive_report", "render_report_pdf", "report_json", "write_package_report"]
 
 REPORT_FILES = ("report.json", "report.html", "report.pdf")
 """The report's files under data/report/."""
@@ -64,3 +65,26 @@ def write_package_report(layout: PackageLayout, facts: RunFacts, *, tool_version
     (folder / "report.html").write_text(files.html, encoding="utf-8")
     (folder / "report.pdf").write_bytes(files.pdf)
     return files
+
+
+def archive_report(archive: Path, *, output_format: str = "html", lang: str = "nb") -> bytes:
+    """Return the report of a finished package as ``json``, ``html`` or ``pdf`` bytes (``journalkonvert report``).
+
+    Every check runs, fixity included, so this report can differ from the one written at
+    conversion time (which could not check the seal). Nothing in the package is changed.
+
+    Raises:
+        ArchiveError: ``archive`` is not a package.
+        PdfRenderError: the PDF does not pass PDF/A-2b validation.
+    """
+    from converters.audit_record import TOOL_VERSION  # noqa: PLC0415
+    from reports.report_model import stored_facts  # noqa: PLC0415
+    from validation import validate_archive  # noqa: PLC0415
+
+    layout = open_package(archive)
+    facts = stored_facts(layout)
+    model = build_report(layout, facts, validate_archive(archive), tool_version=TOOL_VERSION)
+    if output_format == "json":
+        return report_json(model).encode("utf-8")
+    html = render_report_html(model, lang=lang, mapping_html=mapping_page(layout, facts.mapping_file, lang=lang))
+    return render_report_pdf(html) if output_format == "pdf" else html.encode("utf-8")
