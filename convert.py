@@ -250,8 +250,13 @@ def _validate_or_exit(archive: Path, *, quiet: bool, lang: str = "en") -> None:
 @click.argument("archive", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
 @click.option("--lang", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language.")
+@click.option(
+    "--checks-config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML or YAML file with thresholds and severities per check (docs/checks.md).",
+)
 @click.pass_context
-def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str) -> None:  # noqa: FBT001
+def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str, checks_config: Path | None) -> None:  # noqa: FBT001
     """Check an archive package: fixity, schemas, CSV twins, ledger, references, self-description.
 
     Exits 0 only when the package is valid (no fatal or error findings), else 4.
@@ -260,12 +265,16 @@ def validate(ctx: click.Context, archive: Path, as_json: bool, lang: str) -> Non
     Example:
       journalkonvert validate archive/
       journalkonvert validate archive/ --json > findings.json
+      journalkonvert validate archive/ --checks-config checks.toml
     """
     from reports.console import render_validation
-    from validation import validate_archive
+    from validation import CHECKS, load_check_settings, validate_archive
 
+    settings = load_check_settings(checks_config, [c.id for c in CHECKS]) if checks_config else None
     report = validate_archive(
-        archive, progress=RichProgress(enabled=not ctx.obj["quiet"] and not as_json, units="checks")
+        archive,
+        progress=RichProgress(enabled=not ctx.obj["quiet"] and not as_json, units="checks"),
+        settings=settings,
     )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
