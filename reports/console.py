@@ -117,6 +117,11 @@ def render_validation(console: Console, report: ValidationReport, lang: str = "n
     console.print(f"{verdict}  ({report.archive})")
     counts = report.counts()
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()) + f"   checks: {', '.join(report.checks_run)}")
+    for o in report.outcomes:  # the catalogue's verdict per check, with the threshold in force (docs/checks.md)
+        if o["status"] == "failed":
+            over = o["threshold"] is not None and o["counted"] > o["threshold"]
+            limit = f", {o['counted']} > {o['threshold']} {o['unit']}" if over else ""
+            console.print(f"  {'feilet' if lang == 'nb' else 'failed'}: [bold]{o['id']}[/] ({o['severity']}{limit})")
     order = list(Severity)
     for f in sorted(report.findings, key=lambda f: order.index(f.severity)):
         console.print(f"[{SEVERITY_STYLE[f.severity]}]{f.severity.value:<7}[/] [{f.check}] {f.message}")
