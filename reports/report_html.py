@@ -226,7 +226,8 @@ def _retrieval(report: dict[str, Any], lang: str) -> str:
             if target.get("document_types"):
                 types = ", ".join(f"{t['display'] or t['code']} ({t['n']})" for t in target["document_types"])
                 out.append(f"<p>{_e(label(lang, 'doc_types'))}: {_e(types)}</p>")
-            out.append(f"<pre>{_e(target['command'])}</pre>")
+            if target["command"]:
+                out.append(f"<pre>{_e(target['command'])}</pre>")
         if entry["show"]:
             out.append(f"<p>{_e(label(lang, 'show'))}:</p><pre>{_e(entry['show'])}</pre>")
         for kind, command in entry["other_queries"].items():

@@ -123,11 +123,19 @@ def _lost(table: TableDoc, raw_view: str | None) -> dict[str, Any]:
 def _entry(layout: PackageLayout, table: TableDoc, views: dict[str, Path]) -> dict[str, Any]:
     raw_view = f"raw_{table.name}" if f"raw_{table.name}" in views else None
     targets: list[dict[str, Any]] = []
+    tables = set(layout.canonical_tables())
     for target in dict.fromkeys(t.table for t in table.targets):
         columns = _target_columns(table, target)
         sql = _target_query(table.name, target, columns)
-        item: dict[str, Any] = {"table": target, "columns": columns, "query": sql, "command": _command(sql)}
-        if target == "document":
+        present = target in tables
+        item: dict[str, Any] = {
+            "table": target,
+            "present": present,
+            "columns": columns,
+            "query": sql if present else "",
+            "command": _command(sql) if present else "",
+        }
+        if target == "document" and present:
             item["document_types"] = _document_types(layout, table.name)
             item["files"] = "data/documents/<sha256>.pdf (PDF/A) and data/originals/ (original bytes)"
         targets.append(item)
