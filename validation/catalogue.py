@@ -259,6 +259,8 @@ def catalogue_markdown(checks: Sequence[Check]) -> str:
     for c in checks:
         threshold = "—" if c.threshold is None else f"{c.threshold} {c.unit}"
         lines.append(f"| `{c.id}` | {c.title} | {c.severity.value} | {threshold} | {c.rule} |")
+    lines += ["", "## What each check looks at", ""]
+    lines += [f"- `{c.id}`: {(c.run.__doc__ or c.title).strip().splitlines()[0]}" for c in checks]
     lines += ["", "## Why the default thresholds", ""]
     lines += [f"- `{c.id}`: {c.why}" for c in checks if c.threshold is not None and c.why]
     lines += [

@@ -4,7 +4,8 @@ Every canonical coded value is five columns (``<x>_system``, ``<x>_code``, ...).
 below, recognised by OID (with or without ``urn:oid:``) or URI, each distinct (system, code) pair
 is tested once (the distinct codes are bounded by the vocabulary, not by the rows):
 
-* ICPC-2 ``[A-Z][0-9]{2}`` (Volven 7170, HL7 2.16.840.1.113883.6.139);
+* ICPC-2 ``[A-Z][0-9]{2}``, or ``-[0-9]{2}`` for a process code without its chapter (``-57``)
+  (Volven 7170, HL7 2.16.840.1.113883.6.139);
 * ICD-10 ``[A-Z][0-9]{2}(\\.?[0-9A-Z]{1,4})?`` (Volven 7110; the dot is optional, as in the
   Norwegian code files, e.g. ``A000``);
 * ATC ``A``, ``A10``, ``A10B``, ``A10BA``, ``A10BA02`` (Volven 7180);
@@ -41,7 +42,7 @@ def luhn_ok(digits: str) -> bool:
     return bool(luhn.is_valid(digits))
 
 
-_ICPC2 = re.compile(r"[A-Z][0-9]{2}")
+_ICPC2 = re.compile(r"[A-Z][0-9]{2}|-[0-9]{2}")
 _ICD10 = re.compile(r"[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?")
 _ATC = re.compile(r"[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?")
 _LOINC = re.compile(r"([0-9]{1,7})-([0-9])")
@@ -71,7 +72,7 @@ class CodeSystem:
 CODE_SYSTEMS: tuple[CodeSystem, ...] = (
     CodeSystem(
         "ICPC-2",
-        "[A-Z][0-9]{2}",
+        "[A-Z][0-9]{2} or -[0-9]{2}",
         frozenset({_VOLVEN + "7170", "2.16.840.1.113883.6.139", "http://hl7.org/fhir/sid/icpc-2"}),
         lambda c: _ICPC2.fullmatch(c) is not None,
     ),
