@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo -n))
 
-.PHONY: demo test lint typecheck unit bench bench-practice bench-documents clean system-deps document-deps
+.PHONY: demo test lint typecheck unit bench bench-practice bench-documents clean system-deps document-deps report-deps
 
 demo: $(STAMP)
 	$(PY) convert.py demo demo-output
@@ -47,6 +47,21 @@ system-deps:
 	  fi; \
 	fi
 	@$(MAKE) --no-print-directory document-deps
+	@$(MAKE) --no-print-directory report-deps
+
+# The report's HTML test (tests/test_report_html.py) opens the page in a real headless Chromium.
+# Installed where missing; without it that test is skipped with this message.
+report-deps:
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+	  if command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || [ -n "$(SUDO)" ]; }; then \
+	    echo "installing chromium for the report's browser test"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null \
+	      || echo "warning: apt-get could not install chromium; the browser test will be skipped"; \
+	  else \
+	    echo "warning: chromium is missing; the report's browser test will be skipped."; \
+	    echo "  -> run: sudo apt-get install chromium"; \
+	  fi; \
+	fi
 
 # Document normalisation (docs/documents.md): WeasyPrint's C libraries, fonts with æøå, poppler
 # (pdftotext), LibreOffice (RTF/DOC/DOCX/ODT), Ghostscript (PDFs whose fonts are not embedded).
