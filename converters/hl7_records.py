@@ -118,7 +118,7 @@ def _extract_message(rel: str, m: int, data: bytes, msg: RawMessage, sink: Sink,
     delimiters = Delimiters.from_msh(texts[0])
     segments = [Segment(t, delimiters) for t in texts]
     contexts = message_context(segments, message_ref, zone=zone)
-    kept = sink.original(raw, kind="messages", suffix=".hl7")
+    kept = sink.original(raw, kind="messages", suffix=".hl7", render="hl7v2")  # with its readable PDF/A
     msh = segments[0]
     shared: Values = {
         "message_ref": message_ref,
@@ -148,6 +148,8 @@ def _extract_message(rel: str, m: int, data: bytes, msg: RawMessage, sink: Sink,
                 bom="true" if msg.bom else None,
                 segment_count=str(len(segments)),
                 segment_ends=ends,
+                **{k: v for k, v in kept.columns().items() if k.startswith(("pdfa_", "page_", "text_"))},
+                rendition_status=kept.status,
             )
         sink.record(table, ref, values)
 

@@ -123,6 +123,7 @@ SEGMENT_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 COMPUTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "hl7_msh": (
         "original_path", "original_sha256", "original_size", "codec", "bom", "segment_count", "segment_ends",
+        "pdfa_path", "pdfa_sha256", "page_count", "text_extract", "rendition_status",
     ),
     "hl7_pid": ("pid_3_system",),
     "hl7_obx": (

@@ -208,7 +208,7 @@ def _obx_value(seg: Segment) -> str:
 
 
 def _results(rows: list[Segment], page: Page) -> None:
-    page.table(
+    page.rows(
         ["Undersøkelse", "Verdi", "Enhet", "Referanse", "Flagg", "Status", "Tid"],
         [[s.coded(3), _obx_value(s), s.coded(6), s.text(7), s.coded(8), s.text(11), dtm_text(s.raw(14))] for s in rows],
         flag_column=4,

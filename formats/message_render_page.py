@@ -14,7 +14,7 @@ from html import escape as _escape
 STYLE = """
 @page { size: A4; margin: 16mm 14mm 18mm 14mm; }
 body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9.5pt; line-height: 1.35;
-       color: #000; overflow-wrap: anywhere; }
+       color: #000; overflow-wrap: break-word; }
 h1 { font-size: 15pt; margin: 0 0 4mm 0; }
 h2 { font-size: 12pt; margin: 5mm 0 2mm 0; border-bottom: 0.6pt solid #444; padding-bottom: 0.5mm; }
 h3 { font-size: 10.5pt; margin: 3mm 0 1.5mm 0; }
@@ -34,7 +34,7 @@ dl { margin: 0 0 1.5mm 0; }
 .flag { font-weight: bold; color: #a00; }
 .meta { color: #444; font-size: 8.5pt; }
 .fields { margin: 0.5mm 0 1.5mm 0; }
-.fields .f { margin-right: 3mm; }
+.row { margin: 0.4mm 0 0.4mm 0; padding: 0.3mm 0 0.3mm 1.5mm; border-left: 1.2pt solid #888; }
 """
 NUMBERED = "@page { @bottom-right { content: counter(page); font-size: 8pt; color: #555; } }"
 """Page numbers in the footer (the journal printout); renditions checked line by line go without."""
@@ -47,7 +47,7 @@ def escape(text: str) -> str:
 
     pdftotext joins a line that ends in '-' with the next and drops the hyphen, so an id such as
     ``b51f9b19-db75`` broken at its hyphen would not come back out as it went in. The joiner is
-    not drawn and not extracted; ``overflow-wrap: anywhere`` still breaks tokens too long for a line.
+    not drawn and not extracted; ``overflow-wrap: break-word`` still breaks tokens too long for a line.
     """
     return _escape(text).replace("-", "-" + WORD_JOINER)
 
@@ -84,7 +84,8 @@ class Page:
         shown = [(k, v.strip()) for k, v in items if v is not None and v.strip()]
         if not shown:
             return
-        spans = " ".join(f'<span class="f"><b>{escape(k)}</b> {escape(v)}</span>' for k, v in shown)
+        # plain separators, no margins: pdftotext takes wide gaps for column boundaries and reorders the text
+        spans = " · ".join(f"<b>{escape(k)}:</b> {escape(v)}" for k, v in shown)
         self._html.append(f'<div class="fields">{spans}</div>')
         self._text.extend(f"{k}: {v}" for k, v in shown)
 
@@ -128,8 +129,30 @@ class Page:
                 css = ' class="flag"' if i == flag_column and cell else ""
                 cells.append(f"<td{css}>{value}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
-            self._text.append(" | ".join(c or "" for c in row))
+            self._text.extend(c.strip() for c in row if c and c.strip())  # one line a cell, as pdftotext reads it
         self._html.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+    def rows(self, headers: Sequence[str], rows: Sequence[Sequence[str | None]], *, flag_column: int = -1) -> None:
+        """Add a table kept in reading order: one block per row, the first cell bold, the rest ``Header: value``.
+
+        Used where the text must come back out of the PDF line by line (message renditions):
+        pdftotext reads the lines of side-by-side table cells across the cells.
+        """
+        for row in rows:
+            first = (row[0] or "").strip() if row else ""
+            parts = [
+                (headers[i], cell.strip(), i == flag_column)
+                for i, cell in enumerate(row)
+                if i > 0 and i < len(headers) and cell and cell.strip()
+            ]
+            html = " · ".join(
+                f'{escape(h)}: <span class="flag">{escape(v)}</span>' if flag else f"{escape(h)}: {escape(v)}"
+                for h, v, flag in parts
+            )
+            text = " · ".join(f"{h}: {v}" for h, v, _flag in parts)
+            lead = f"<b>{escape(first)}</b>" + (": " if first and parts else "")
+            self._html.append(f'<div class="row">{lead}{html}</div>')
+            self._text.append((f"{first}: " if first and parts else first) + text)
 
     def meta(self, text: str) -> None:
         """Add a small grey note (provenance, what the rendering is)."""
