@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from converters.base import DelimitedFolderReader, SourceReader, SyntheaCsvReader
+from converters.ccda_source import CcdaReader
+from converters.fhir_source import FhirReader
 from converters.hl7_source import Hl7v2Reader
 from converters.kith_source import KithReader
 from converters.practice_source import PracticeReader
@@ -21,7 +23,9 @@ READERS: dict[str, type[SourceReader]] = {
         OpenmrsReader,
         Hl7v2Reader,
         KithReader,
+        CcdaReader,
         PracticeReader,
+        FhirReader,
     )
 }
 """Every registered reader, by the name given to --system."""
