@@ -232,6 +232,7 @@ SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
     "kith": lambda tmp: (Path(__file__).parent / "fixtures" / "kith", None),
     "hl7v2": lambda tmp: (Path(__file__).parent / "fixtures" / "hl7v2", None),
     "practice": _practice_source,
+    "fhir": lambda tmp: (Path(__file__).parent / "fixtures" / "fhir", None),
 }
 """A tiny synthetic source (folder, --mapping file or None) for each registered reader."""
 
