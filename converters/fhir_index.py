@@ -7,17 +7,19 @@ can name a patient in another (bulk NDJSON: ``Observation.ndjson`` names ``Patie
 - every Patient: its id, ``Patient/<id>``, its ``fullUrl`` and each identifier (``system|value`` and the
   bare value, for conditional references ``Patient?identifier=...``) -> the patient key (its id);
 - Binary ids named by a DocumentReference's attachment URL -> that DocumentReference's patient;
-- Medication resources -> their code (system, code, display, text), for ``medicationReference``.
+- Medication resources -> their code (system, code, display, text), for ``medicationReference``;
+- a ``fullUrl`` that does not end in its resource's id (``urn:uuid:`` of a transaction entry whose
+  resource has another id) -> that id, so that references give the id the canonical rows use.
 
-Memory: about 200 bytes per patient alias, per Binary and per Medication (not per Observation or
-Encounter): 10,000 patients with 5 identifiers cost about 10 MB. See docs/fhir.md.
+Memory: about 200 bytes per patient alias, per Binary, per Medication and per such fullUrl (not per
+Observation or Encounter in the usual case): 10,000 patients with 5 identifiers cost about 10 MB. See docs/fhir.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from converters.fhir_values import Json, concept, first, id_of, reference_text, text_of
+from converters.fhir_values import Json, concept, first, id_of, reference_id, reference_text, text_of
 
 
 @dataclass
@@ -28,11 +30,14 @@ class ReferenceIndex:
     keys: set[str] = field(default_factory=set)
     binary_owner: dict[str, str] = field(default_factory=dict)
     medications: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
 
     def add(self, obj: Json, full_url: str | None, fallback_key: str) -> None:
         """Index one resource of the first pass (types nobody refers to through the index are ignored)."""
         kind = obj.get("resourceType")
         rid = text_of(obj.get("id"))
+        if full_url and rid and id_of(full_url) != rid:
+            self.ids[full_url] = rid  # a fullUrl that does not end in the id (urn:uuid of a transaction)
         if kind == "Patient":
             key = patient_key(obj, full_url, fallback_key)
             self.keys.add(key)
@@ -75,6 +80,13 @@ class ReferenceIndex:
             if alias in self.patients:
                 return self.patients[alias]
         return ident
+
+    def ref_id(self, value: object) -> str | None:
+        """Return the id of the resource a Reference names (through a fullUrl alias where there is one)."""
+        ref = reference_text(value)
+        if ref is not None and ref in self.ids:
+            return self.ids[ref]
+        return reference_id(value)
 
     def known(self, key: str | None) -> bool:
         """Whether ``key`` is the key of a Patient in the source."""

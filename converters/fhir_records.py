@@ -23,7 +23,6 @@ from converters.fhir_values import (
     parse_time,
     period,
     quantity,
-    reference_id,
     reference_text,
     telecom,
     text_of,
@@ -119,7 +118,7 @@ def _identifier(obj: Json, systems: frozenset[str]) -> str | None:
     return None
 
 
-def _patient(obj: Json, _index: ReferenceIndex) -> Values:
+def _patient(obj: Json, index: ReferenceIndex) -> Values:
     idents = [i for i in obj.get("identifier") or [] if isinstance(i, dict) and text_of(i.get("value"))]
     norwegian = sorted(
         (PERSON_SYSTEMS[i["system"]], n) for n, i in enumerate(idents) if i.get("system") in PERSON_SYSTEMS
@@ -148,8 +147,8 @@ def _patient(obj: Json, _index: ReferenceIndex) -> Values:
         "postal_code": addr["postal_code"],
         "country": addr["country"],
         "phone": telecom(obj.get("telecom")),
-        "gp_id": reference_id(obj.get("generalPractitioner")),
-        "organisation_id": reference_id(obj.get("managingOrganization")),
+        "gp_id": index.ref_id(obj.get("generalPractitioner")),
+        "organisation_id": index.ref_id(obj.get("managingOrganization")),
         **coded("marital", obj.get("maritalStatus")),
     }
 
@@ -160,11 +159,11 @@ def concept_codes_of(value: object) -> list[str]:
     return [str(c.get("code")) for c in cc.get("coding") or [] if isinstance(c, dict)]
 
 
-def _practitioner(obj: Json, _index: ReferenceIndex) -> Values:
+def _practitioner(obj: Json, index: ReferenceIndex) -> Values:
     if obj.get("resourceType") == "PractitionerRole":
         return {
-            "practitioner_id": reference_id(obj.get("practitioner")),
-            "organisation_id": reference_id(obj.get("organization")),
+            "practitioner_id": index.ref_id(obj.get("practitioner")),
+            "organisation_id": index.ref_id(obj.get("organization")),
             "phone": telecom(obj.get("telecom")),
             **coded("profession", obj.get("code")),
             **coded("speciality", obj.get("specialty")),
@@ -188,7 +187,7 @@ def _practitioner(obj: Json, _index: ReferenceIndex) -> Values:
     }
 
 
-def _organization(obj: Json, _index: ReferenceIndex) -> Values:
+def _organization(obj: Json, index: ReferenceIndex) -> Values:
     addr = address(obj.get("address"))
     return {
         "organisation_id": text_of(obj.get("id")),
@@ -205,17 +204,17 @@ def _organization(obj: Json, _index: ReferenceIndex) -> Values:
     }
 
 
-def _encounter(obj: Json, _index: ReferenceIndex) -> Values:
+def _encounter(obj: Json, index: ReferenceIndex) -> Values:
     start, end = period(obj.get("period"))
     klass = concept(obj.get("class"))
     practitioner = None
     for part in obj.get("participant") or []:
-        practitioner = practitioner or reference_id(first(part).get("individual"))
+        practitioner = practitioner or index.ref_id(first(part).get("individual"))
     return {
         "start_ts": _ts(start),
         "end_ts": _ts(end),
         "practitioner_id": practitioner,
-        "organisation_id": reference_id(obj.get("serviceProvider")),
+        "organisation_id": index.ref_id(obj.get("serviceProvider")),
         "class_system": klass["system"],
         "class_code": klass["code"],
         "class_display": klass["display"],
@@ -224,7 +223,7 @@ def _encounter(obj: Json, _index: ReferenceIndex) -> Values:
     }
 
 
-def _condition(obj: Json, _index: ReferenceIndex) -> Values:
+def _condition(obj: Json, index: ReferenceIndex) -> Values:
     return {
         "onset_ts": _time(obj, "onsetDateTime", "onsetPeriod"),
         "abatement_ts": _time(obj, "abatementDateTime", "abatementPeriod"),
@@ -283,7 +282,7 @@ def observation_value(obj: Json) -> Values:
     return out
 
 
-def _observation(obj: Json, _index: ReferenceIndex) -> Values:
+def _observation(obj: Json, index: ReferenceIndex) -> Values:
     ref = first(obj.get("referenceRange"))
     notes = [text_of(n.get("text")) for n in obj.get("note") or [] if isinstance(n, dict)]
     return {
@@ -294,7 +293,7 @@ def _observation(obj: Json, _index: ReferenceIndex) -> Values:
         "reference_text": text_of(ref.get("text")),
         "effective_ts": _time(obj, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
         "issued_ts": _time(obj, "issued"),
-        "performer_id": reference_id(obj.get("performer")),
+        "performer_id": index.ref_id(obj.get("performer")),
         "note": "\n".join(n for n in notes if n) or None,
         "method": concept(obj.get("method"))["display"],
         "report_id": None,
@@ -324,7 +323,7 @@ def _medication(obj: Json, index: ReferenceIndex) -> Values:
         "start_ts": _ts(start) or _time(obj, "effectiveDateTime", "authoredOn", "dateAsserted") or _ts(validity_start),
         "end_ts": _ts(end) or _ts(validity_end),
         "authored_ts": _time(obj, "authoredOn", "dateAsserted"),
-        "prescriber_id": reference_id(obj.get("requester") or obj.get("informationSource")),
+        "prescriber_id": index.ref_id(obj.get("requester") or obj.get("informationSource")),
         "quantity": quantity(dispense.get("quantity"))["value"],
         "refills": text_of(dispense.get("numberOfRepeatsAllowed")),
         "intent": text_of(obj.get("intent")),
@@ -335,7 +334,7 @@ def _medication(obj: Json, index: ReferenceIndex) -> Values:
     }
 
 
-def _allergy(obj: Json, _index: ReferenceIndex) -> Values:
+def _allergy(obj: Json, index: ReferenceIndex) -> Values:
     reaction = first(obj.get("reaction"))
     categories = [c for c in obj.get("category") or [] if isinstance(c, str)]
     return {
@@ -353,45 +352,45 @@ def _allergy(obj: Json, _index: ReferenceIndex) -> Values:
     }
 
 
-def _immunization(obj: Json, _index: ReferenceIndex) -> Values:
+def _immunization(obj: Json, index: ReferenceIndex) -> Values:
     protocol = first(obj.get("protocolApplied"))
     return {
         "occurrence_ts": _time(obj, "occurrenceDateTime", "recorded"),
         "lot_number": text_of(obj.get("lotNumber")),
         "dose_number": text_of(protocol.get("doseNumberPositiveInt")),
         "site": concept(obj.get("site"))["display"] or concept(obj.get("site"))["code"],
-        "performer_id": reference_id(first(obj.get("performer")).get("actor")),
+        "performer_id": index.ref_id(first(obj.get("performer")).get("actor")),
         "not_given": "true" if obj.get("status") == "not-done" else None,
         **coded("vaccine", obj.get("vaccineCode")),
     }
 
 
-def _procedure(obj: Json, _index: ReferenceIndex) -> Values:
+def _procedure(obj: Json, index: ReferenceIndex) -> Values:
     start, end = period(obj.get("performedPeriod"))
     return {
         "start_ts": _ts(start) or _time(obj, "performedDateTime"),
         "end_ts": _ts(end),
-        "performer_id": reference_id(first(obj.get("performer")).get("actor")),
+        "performer_id": index.ref_id(first(obj.get("performer")).get("actor")),
         **coded("code", obj.get("code")),
         **coded("reason", obj.get("reasonCode")),
         **coded("body_site", obj.get("bodySite")),
     }
 
 
-def _report(obj: Json, _index: ReferenceIndex) -> Values:
+def _report(obj: Json, index: ReferenceIndex) -> Values:
     return {
         "category": concept(obj.get("category"))["code"],
         "effective_ts": _time(obj, "effectiveDateTime", "effectivePeriod", "issued"),
         "issued_ts": _time(obj, "issued"),
         "conclusion": text_of(obj.get("conclusion")),
-        "performer_id": reference_id(obj.get("performer")),
+        "performer_id": index.ref_id(obj.get("performer")),
         "report_id": text_of(first(obj.get("identifier")).get("value")) or text_of(obj.get("id")),
         "result_count": str(len(obj.get("result") or [])),
         **coded("code", obj.get("code")),
     }
 
 
-def _document(obj: Json, _index: ReferenceIndex) -> Values:
+def _document(obj: Json, index: ReferenceIndex) -> Values:
     if obj.get("resourceType") == "Binary":
         return {"title": None, "document_id": text_of(obj.get("id")), "mime_type": text_of(obj.get("contentType"))}
     return {
@@ -404,7 +403,7 @@ def _document(obj: Json, _index: ReferenceIndex) -> Values:
     }
 
 
-def _careplan(obj: Json, _index: ReferenceIndex) -> Values:
+def _careplan(obj: Json, index: ReferenceIndex) -> Values:
     from converters.fhir_values import narrative_text  # noqa: PLC0415 - keeps the import list short
 
     start, end = period(obj.get("period"))
@@ -424,13 +423,13 @@ def _careplan(obj: Json, _index: ReferenceIndex) -> Values:
         "title": text_of(obj.get("title")) or concept(obj.get("category"))["display"],
         "start_ts": _ts(start),
         "end_ts": _ts(end),
-        "author_id": reference_id(obj.get("author")),
+        "author_id": index.ref_id(obj.get("author")),
         "text": "\n".join(parts) or None,
         **coded("category", obj.get("category")),
     }
 
 
-def _billing(obj: Json, _index: ReferenceIndex) -> Values:
+def _billing(obj: Json, index: ReferenceIndex) -> Values:
     start, _end = period(obj.get("billablePeriod"))
     item = first(obj.get("item"))
     total = obj.get("total")
@@ -449,15 +448,15 @@ def _billing(obj: Json, _index: ReferenceIndex) -> Values:
         "currency": text_of(money.get("currency")),
         "payer_id": first(payer).get("display")
         if isinstance(payer, dict) and "display" in payer
-        else reference_id(payer),
-        "provider_id": reference_id(obj.get("provider")),
+        else index.ref_id(payer),
+        "provider_id": index.ref_id(obj.get("provider")),
         "outcome": text_of(obj.get("outcome")),
         **coded("tariff", item.get("productOrService")),
         **coded("diagnosis", diagnosis.get("diagnosisCodeableConcept")),
     }
 
 
-def _audit(obj: Json, _index: ReferenceIndex) -> Values:
+def _audit(obj: Json, index: ReferenceIndex) -> Values:
     agents = [a for a in obj.get("agent") or [] if isinstance(a, dict)]
     user = next((a for a in agents if a.get("requestor") is True), agents[0] if agents else {})
     who = first(user.get("who"))
@@ -473,12 +472,12 @@ def _audit(obj: Json, _index: ReferenceIndex) -> Values:
     purpose = obj.get("purposeOfEvent") or user.get("purposeOfUse")
     return {
         "event_ts": _time(obj, "recorded", "period"),
-        "user_id": text_of(first(who.get("identifier")).get("value")) or reference_id(who),
+        "user_id": text_of(first(who.get("identifier")).get("value")) or index.ref_id(who),
         "user_name": text_of(who.get("display")) or text_of(user.get("name")),
-        "organisation_id": reference_id(first(obj.get("source")).get("observer")),
+        "organisation_id": index.ref_id(first(obj.get("source")).get("observer")),
         "action": text_of(obj.get("action")),
         "object_type": what.split("/")[0] if what and "/" in what else concept(entity.get("type"))["code"],
-        "object_id": reference_id(entity.get("what")),
+        "object_id": index.ref_id(entity.get("what")),
         "outcome": text_of(obj.get("outcome")),
         "client": text_of(first(user.get("network")).get("address")),
         **coded("user_role", user.get("role") or user.get("type")),
@@ -487,7 +486,7 @@ def _audit(obj: Json, _index: ReferenceIndex) -> Values:
     }
 
 
-def _consent(obj: Json, _index: ReferenceIndex) -> Values:
+def _consent(obj: Json, index: ReferenceIndex) -> Values:
     provision = first(obj.get("provision"))
     start, end = period(provision.get("period"))
     policy = first(obj.get("policyRule"))
@@ -495,7 +494,7 @@ def _consent(obj: Json, _index: ReferenceIndex) -> Values:
         "valid_from": _ts(start),
         "valid_to": _ts(end),
         "recorded_ts": _time(obj, "dateTime"),
-        "recorded_by_id": reference_id(obj.get("performer")),
+        "recorded_by_id": index.ref_id(obj.get("performer")),
         "text": text_of(policy.get("text")) or text_of(first(obj.get("policy")).get("uri")),
         "provision": text_of(provision.get("type")),
         **coded("consent_type", obj.get("category")),

@@ -25,7 +25,7 @@ from converters.fhir_tables import (
     RESOURCE_TABLES,
     record_tables,
 )
-from converters.fhir_values import parse_time, reference_id, text_of
+from converters.fhir_values import parse_time, text_of
 from converters.message_source import Emit, MessageReader
 
 SNIFF_BYTES = 4096
@@ -191,7 +191,7 @@ def _emit_resource(rel: str, res: Resource, emit: Emit, index: ReferenceIndex) -
         "resource_id": rid,
         "full_url": res.full_url,
         "patient_key": key,
-        "encounter_id": rid if kind == "Encounter" else reference_id(encounter),
+        "encounter_id": rid if kind == "Encounter" else index.ref_id(encounter),
         "status": text_of(obj.get("status")),
         "resource_json": res.text,
     }
