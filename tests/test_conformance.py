@@ -231,6 +231,7 @@ SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
     "sql": _sql_source,
     "kith": lambda tmp: (Path(__file__).parent / "fixtures" / "kith", None),
     "hl7v2": lambda tmp: (Path(__file__).parent / "fixtures" / "hl7v2", None),
+    "ccda": lambda tmp: (Path(__file__).parent / "fixtures" / "ccda" / "clean", None),
     "practice": _practice_source,
     "fhir": lambda tmp: (Path(__file__).parent / "fixtures" / "fhir", None),
 }
