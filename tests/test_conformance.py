@@ -233,7 +233,7 @@ SOURCES: dict[str, Callable[[Path], tuple[Path | str, Path | None]]] = {
     "hl7v2": lambda tmp: (Path(__file__).parent / "fixtures" / "hl7v2", None),
     "ccda": lambda tmp: (Path(__file__).parent / "fixtures" / "ccda" / "clean", None),
     "practice": _practice_source,
-    "fhir": lambda tmp: (Path(__file__).parent / "fixtures" / "fhir", None),
+    "fhir": lambda tmp: (Path(__file__).parent / "fixtures" / "fhir" / "clean", None),
 }
 """A tiny synthetic source (folder, --mapping file or None) for each registered reader."""
 

@@ -156,8 +156,22 @@ def test_fixtures_validate_and_account(fixtures: ConversionResult) -> None:
     assert validate_archive(fixtures.archive).valid
     assert fixtures.ledger.gaps() == []
     other = fixtures.ledger.tables["fhir_resource_other"]
-    assert other.reasons == {"unparseable_record": 1}  # the broken NDJSON line
+    # the broken NDJSON line, the line that is no resource, the rest of the truncated Bundle
+    assert other.reasons == {"unparseable_record": 3}
     assert other.preserved == 3  # Medication, Provenance, OperationOutcome
+
+
+def test_bad_files_keep_what_is_readable(fixtures: ConversionResult) -> None:
+    heights = [r for r in _rows(fixtures.archive, "measurement") if r["measurement_type_code"] == "8302-2"]
+    assert [r["patient_id"] for r in heights] == ["p3"]  # the good line before the broken one
+    pulse = [r for r in _rows(fixtures.archive, "measurement") if r["measurement_type_original_text"] == "Puls"]
+    assert [r["patient_id"] for r in pulse] == ["p4"]  # the entry before the truncation
+    patients = {p["patient_id"]: p for p in _rows(fixtures.archive, "patient")}
+    assert patients["p5"]["family_name"] == "Ærlig"  # latin-1 with a BOM: read, with deviations
+    deviations = pq.read_table(fixtures.archive / "data" / "ledger" / "deviations.parquet").to_pylist()
+    messages = {str(d["message"]) for d in deviations}
+    assert any("byte order mark" in m for m in messages)
+    assert any("not valid UTF-8" in m for m in messages)
 
 
 def test_norwegian_patient_and_references(fixtures: ConversionResult) -> None:
@@ -168,7 +182,7 @@ def test_norwegian_patient_and_references(fixtures: ConversionResult) -> None:
     assert kari["identifier_valid"] is True
     assert (kari["given_name"], kari["family_name"]) == ("Kari Syntetisk", "Testesen")
     assert kari["general_practitioner_id"] == "prac-1"  # urn:uuid fullUrl -> the Practitioner's own id
-    assert set(patients) == {"0a000000-0000-4000-8000-000000000001", "p2", "p3", "p4"}
+    assert set(patients) == {"0a000000-0000-4000-8000-000000000001", "p2", "p3", "p4", "p5"}
     labs = {r["analysis_code"]: r for r in _rows(fixtures.archive, "lab_result")}
     assert labs["718-7"]["reference_low"] == 11.7
     assert str(labs["718-7"]["observed_at"]) == "2023-03-01 08:10:00+00:00"
@@ -205,10 +219,10 @@ def test_medication_negation_allergy_consent_audit(fixtures: ConversionResult) -
 def test_attachments_and_binary_kept(fixtures: ConversionResult) -> None:
     docs = _rows(fixtures.archive, "document")
     data = fixtures.archive / "data"
-    bundle = json.loads((FIXTURES / "transaction.json").read_text("utf-8"))
+    bundle = json.loads((FIXTURES / "clean" / "transaction.json").read_text("utf-8"))
     doc = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference")
     wanted = {hashlib.sha256(base64.b64decode(c["attachment"]["data"])).hexdigest() for c in doc["content"]}
-    binary = json.loads((FIXTURES / "bulk" / "Binary.ndjson").read_text("utf-8"))
+    binary = json.loads((FIXTURES / "clean" / "bulk" / "Binary.ndjson").read_text("utf-8"))
     wanted.add(hashlib.sha256(base64.b64decode(binary["data"])).hexdigest())
     assert {d["original_sha256"] for d in docs if d["original_sha256"]} == wanted
     for d in docs:
@@ -220,15 +234,29 @@ def test_attachments_and_binary_kept(fixtures: ConversionResult) -> None:
 
 
 def test_resource_json_kept_exactly(fixtures: ConversionResult) -> None:
-    raw = pq.read_table(fixtures.archive / "data" / "raw" / "fhir_observation.parquet").to_pylist()
-    lines = (FIXTURES / "bulk" / "Observation.ndjson").read_text("utf-8").splitlines()
-    texts = {str(r["resource_json"]) for r in raw}
-    assert lines[0] in texts and lines[2] in texts
-    bundle_text = (FIXTURES / "transaction.json").read_text("utf-8")
-    for r in raw:
-        assert (
-            str(r["resource_json"]) in bundle_text or str(r["resource_json"]) in lines or "o2" in str(r["resource_id"])
-        )
+    """Every record's resource_json is an exact slice of its source file, and the resource it names."""
+    texts = {}
+    for f in FIXTURES.rglob("*"):
+        if f.suffix in (".json", ".ndjson"):
+            data = f.read_bytes().removeprefix(b"\xef\xbb\xbf")
+            try:
+                texts[f.relative_to(FIXTURES).as_posix()] = data.decode("utf-8")
+            except UnicodeDecodeError:  # the file that is not UTF-8 is read as windows-1252 (a deviation)
+                texts[f.relative_to(FIXTURES).as_posix()] = data.decode("cp1252")
+    raw_dir = fixtures.archive / "data" / "raw"
+    checked = 0
+    for table in ("fhir_observation", "fhir_patient", "fhir_resource_other", "fhir_document"):
+        for r in pq.read_table(raw_dir / f"{table}.parquet").to_pylist():
+            if r["resource_json"] is None:
+                continue
+            ref = str(r["source_ref"])
+            source = next(t for name, t in texts.items() if ref.startswith(f"{name}#"))
+            assert str(r["resource_json"]) in source, ref
+            resource = json.loads(str(r["resource_json"]))
+            tail = f"/{resource['resourceType']}" + (f"/{resource['id']}" if "id" in resource else "")
+            assert ref.endswith(tail), ref
+            checked += 1
+    assert checked >= 15
 
 
 def test_a_file_with_no_patient_still_counts_its_resources(fixtures: ConversionResult) -> None:
