@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from converters.fhir_admin_records import ADMIN_FLATTENERS, Values
 from converters.fhir_index import ReferenceIndex
 from converters.fhir_values import (
-    FhirTime,
     Json,
     address,
-    amount_text,
     coded,
     concept,
     first,
@@ -26,9 +25,9 @@ from converters.fhir_values import (
     reference_text,
     telecom,
     text_of,
+    time_of,
+    ts_text,
 )
-
-Values = dict[str, str | None]
 
 HPR_SYSTEMS = frozenset({"urn:oid:2.16.578.1.12.4.1.4.4", "http://hl7.no/fhir/NamingSystem/HPR"})
 ORGNR_SYSTEMS = frozenset({"urn:oid:2.16.578.1.12.4.1.4.101", "http://hl7.no/fhir/NamingSystem/ENH"})
@@ -90,24 +89,6 @@ def patient_reference(obj: Json) -> str | None:
         ref = reference_text(obj.get(element))
         if ref:
             return ref
-    return None
-
-
-def _ts(value: FhirTime | None) -> str | None:
-    return value.text if value else None
-
-
-def _time(obj: Json, *names: str) -> str | None:
-    """Return the first of ``names`` that is a date/time (``effectiveDateTime``, ``effectivePeriod.start``...)."""
-    for name in names:
-        if name.endswith("Period"):
-            start, _end = period(obj.get(name))
-            if start:
-                return start.text
-        else:
-            parsed = parse_time(obj.get(name))
-            if parsed:
-                return parsed.text
     return None
 
 
@@ -211,8 +192,8 @@ def _encounter(obj: Json, index: ReferenceIndex) -> Values:
     for part in obj.get("participant") or []:
         practitioner = practitioner or index.ref_id(first(part).get("individual"))
     return {
-        "start_ts": _ts(start),
-        "end_ts": _ts(end),
+        "start_ts": ts_text(start),
+        "end_ts": ts_text(end),
         "practitioner_id": practitioner,
         "organisation_id": index.ref_id(obj.get("serviceProvider")),
         "class_system": klass["system"],
@@ -225,9 +206,9 @@ def _encounter(obj: Json, index: ReferenceIndex) -> Values:
 
 def _condition(obj: Json, index: ReferenceIndex) -> Values:
     return {
-        "onset_ts": _time(obj, "onsetDateTime", "onsetPeriod"),
-        "abatement_ts": _time(obj, "abatementDateTime", "abatementPeriod"),
-        "recorded_ts": _time(obj, "recordedDate"),
+        "onset_ts": time_of(obj, "onsetDateTime", "onsetPeriod"),
+        "abatement_ts": time_of(obj, "abatementDateTime", "abatementPeriod"),
+        "recorded_ts": time_of(obj, "recordedDate"),
         "clinical_status": concept(obj.get("clinicalStatus"))["code"],
         "verification_status": concept(obj.get("verificationStatus"))["code"],
         "category": concept(obj.get("category"))["code"],
@@ -291,8 +272,8 @@ def _observation(obj: Json, index: ReferenceIndex) -> Values:
         "reference_low": quantity(ref.get("low"))["value"],
         "reference_high": quantity(ref.get("high"))["value"],
         "reference_text": text_of(ref.get("text")),
-        "effective_ts": _time(obj, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
-        "issued_ts": _time(obj, "issued"),
+        "effective_ts": time_of(obj, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
+        "issued_ts": time_of(obj, "issued"),
         "performer_id": index.ref_id(obj.get("performer")),
         "note": "\n".join(n for n in notes if n) or None,
         "method": concept(obj.get("method"))["display"],
@@ -320,9 +301,11 @@ def _medication(obj: Json, index: ReferenceIndex) -> Values:
     status = text_of(obj.get("status"))
     return {
         "dosage_text": dosage_text,
-        "start_ts": _ts(start) or _time(obj, "effectiveDateTime", "authoredOn", "dateAsserted") or _ts(validity_start),
-        "end_ts": _ts(end) or _ts(validity_end),
-        "authored_ts": _time(obj, "authoredOn", "dateAsserted"),
+        "start_ts": ts_text(start)
+        or time_of(obj, "effectiveDateTime", "authoredOn", "dateAsserted")
+        or ts_text(validity_start),
+        "end_ts": ts_text(end) or ts_text(validity_end),
+        "authored_ts": time_of(obj, "authoredOn", "dateAsserted"),
         "prescriber_id": index.ref_id(obj.get("requester") or obj.get("informationSource")),
         "quantity": quantity(dispense.get("quantity"))["value"],
         "refills": text_of(dispense.get("numberOfRepeatsAllowed")),
@@ -344,9 +327,9 @@ def _allergy(obj: Json, index: ReferenceIndex) -> Values:
         "clinical_status": concept(obj.get("clinicalStatus"))["code"],
         "verification_status": concept(obj.get("verificationStatus"))["code"],
         "severity": text_of(reaction.get("severity")),
-        "onset_ts": _time(obj, "onsetDateTime", "onsetPeriod"),
-        "recorded_ts": _time(obj, "recordedDate"),
-        "end_ts": _time(obj, "lastOccurrence"),
+        "onset_ts": time_of(obj, "onsetDateTime", "onsetPeriod"),
+        "recorded_ts": time_of(obj, "recordedDate"),
+        "end_ts": time_of(obj, "lastOccurrence"),
         **coded("code", obj.get("code")),
         **coded("reaction", reaction.get("manifestation")),
     }
@@ -355,7 +338,7 @@ def _allergy(obj: Json, index: ReferenceIndex) -> Values:
 def _immunization(obj: Json, index: ReferenceIndex) -> Values:
     protocol = first(obj.get("protocolApplied"))
     return {
-        "occurrence_ts": _time(obj, "occurrenceDateTime", "recorded"),
+        "occurrence_ts": time_of(obj, "occurrenceDateTime", "recorded"),
         "lot_number": text_of(obj.get("lotNumber")),
         "dose_number": text_of(protocol.get("doseNumberPositiveInt")),
         "site": concept(obj.get("site"))["display"] or concept(obj.get("site"))["code"],
@@ -368,8 +351,8 @@ def _immunization(obj: Json, index: ReferenceIndex) -> Values:
 def _procedure(obj: Json, index: ReferenceIndex) -> Values:
     start, end = period(obj.get("performedPeriod"))
     return {
-        "start_ts": _ts(start) or _time(obj, "performedDateTime"),
-        "end_ts": _ts(end),
+        "start_ts": ts_text(start) or time_of(obj, "performedDateTime"),
+        "end_ts": ts_text(end),
         "performer_id": index.ref_id(first(obj.get("performer")).get("actor")),
         **coded("code", obj.get("code")),
         **coded("reason", obj.get("reasonCode")),
@@ -380,8 +363,8 @@ def _procedure(obj: Json, index: ReferenceIndex) -> Values:
 def _report(obj: Json, index: ReferenceIndex) -> Values:
     return {
         "category": concept(obj.get("category"))["code"],
-        "effective_ts": _time(obj, "effectiveDateTime", "effectivePeriod", "issued"),
-        "issued_ts": _time(obj, "issued"),
+        "effective_ts": time_of(obj, "effectiveDateTime", "effectivePeriod", "issued"),
+        "issued_ts": time_of(obj, "issued"),
         "conclusion": text_of(obj.get("conclusion")),
         "performer_id": index.ref_id(obj.get("performer")),
         "report_id": text_of(first(obj.get("identifier")).get("value")) or text_of(obj.get("id")),
@@ -390,119 +373,8 @@ def _report(obj: Json, index: ReferenceIndex) -> Values:
     }
 
 
-def _document(obj: Json, index: ReferenceIndex) -> Values:
-    if obj.get("resourceType") == "Binary":
-        return {"title": None, "document_id": text_of(obj.get("id")), "mime_type": text_of(obj.get("contentType"))}
-    return {
-        "title": text_of(obj.get("description")) or concept(obj.get("type"))["display"],
-        "document_ts": _time(obj, "date") or _ts(period(first(obj.get("context")).get("period"))[0]),
-        "description": text_of(obj.get("description")),
-        "document_id": text_of(first(obj.get("masterIdentifier")).get("value")) or text_of(obj.get("id")),
-        **coded("type", obj.get("type")),
-        **coded("category", obj.get("category")),
-    }
-
-
-def _careplan(obj: Json, index: ReferenceIndex) -> Values:
-    from converters.fhir_values import narrative_text  # noqa: PLC0415 - keeps the import list short
-
-    start, end = period(obj.get("period"))
-    activities = []
-    for act in obj.get("activity") or []:
-        detail = first(act).get("detail") if isinstance(act, dict) else None
-        if isinstance(detail, dict):
-            c = concept(detail.get("code"))
-            label = c["display"] or c["text"] or c["code"]
-            if label:
-                activities.append(f"{label} ({detail.get('status', '')})".replace(" ()", ""))
-    text = narrative_text(obj.get("text"))
-    parts = [p for p in (text_of(obj.get("description")), "\n".join(activities) or None) if p]
-    if text and not text.startswith("Generated by"):
-        parts.insert(0, text)
-    return {
-        "title": text_of(obj.get("title")) or concept(obj.get("category"))["display"],
-        "start_ts": _ts(start),
-        "end_ts": _ts(end),
-        "author_id": index.ref_id(obj.get("author")),
-        "text": "\n".join(parts) or None,
-        **coded("category", obj.get("category")),
-    }
-
-
-def _billing(obj: Json, index: ReferenceIndex) -> Values:
-    start, _end = period(obj.get("billablePeriod"))
-    item = first(obj.get("item"))
-    total = obj.get("total")
-    money: Json = {}
-    if isinstance(total, dict):
-        money = total
-    elif isinstance(total, list):
-        money = first(total).get("amount") or {}
-    diagnosis = first(obj.get("diagnosis"))
-    payer = first(obj.get("insurance")).get("coverage") or obj.get("insurer")
-    return {
-        "claim_id": text_of(obj.get("id")),
-        "service_ts": _ts(start) or _time(obj, "created"),
-        "billed_ts": _time(obj, "created"),
-        "amount": amount_text(money.get("value")),
-        "currency": text_of(money.get("currency")),
-        "payer_id": first(payer).get("display")
-        if isinstance(payer, dict) and "display" in payer
-        else index.ref_id(payer),
-        "provider_id": index.ref_id(obj.get("provider")),
-        "outcome": text_of(obj.get("outcome")),
-        **coded("tariff", item.get("productOrService")),
-        **coded("diagnosis", diagnosis.get("diagnosisCodeableConcept")),
-    }
-
-
-def _audit(obj: Json, index: ReferenceIndex) -> Values:
-    agents = [a for a in obj.get("agent") or [] if isinstance(a, dict)]
-    user = next((a for a in agents if a.get("requestor") is True), agents[0] if agents else {})
-    who = first(user.get("who"))
-    entity = next(
-        (
-            e
-            for e in obj.get("entity") or []
-            if isinstance(e, dict) and not str(reference_text(e.get("what")) or "").startswith("Patient")
-        ),
-        first(obj.get("entity")),
-    )
-    what = reference_text(entity.get("what"))
-    purpose = obj.get("purposeOfEvent") or user.get("purposeOfUse")
-    return {
-        "event_ts": _time(obj, "recorded", "period"),
-        "user_id": text_of(first(who.get("identifier")).get("value")) or index.ref_id(who),
-        "user_name": text_of(who.get("display")) or text_of(user.get("name")),
-        "organisation_id": index.ref_id(first(obj.get("source")).get("observer")),
-        "action": text_of(obj.get("action")),
-        "object_type": what.split("/")[0] if what and "/" in what else concept(entity.get("type"))["code"],
-        "object_id": index.ref_id(entity.get("what")),
-        "outcome": text_of(obj.get("outcome")),
-        "client": text_of(first(user.get("network")).get("address")),
-        **coded("user_role", user.get("role") or user.get("type")),
-        **coded("purpose", purpose),
-        **coded("event_type", obj.get("type")),
-    }
-
-
-def _consent(obj: Json, index: ReferenceIndex) -> Values:
-    provision = first(obj.get("provision"))
-    start, end = period(provision.get("period"))
-    policy = first(obj.get("policyRule"))
-    return {
-        "valid_from": _ts(start),
-        "valid_to": _ts(end),
-        "recorded_ts": _time(obj, "dateTime"),
-        "recorded_by_id": index.ref_id(obj.get("performer")),
-        "text": text_of(policy.get("text")) or text_of(first(obj.get("policy")).get("uri")),
-        "provision": text_of(provision.get("type")),
-        **coded("consent_type", obj.get("category")),
-        **coded("scope", obj.get("scope")),
-    }
-
-
 FLATTENERS: dict[str, Callable[[Json, ReferenceIndex], Values]] = {
+    **ADMIN_FLATTENERS,
     "fhir_patient": _patient,
     "fhir_practitioner": _practitioner,
     "fhir_organization": _organization,
@@ -514,10 +386,5 @@ FLATTENERS: dict[str, Callable[[Json, ReferenceIndex], Values]] = {
     "fhir_immunization": _immunization,
     "fhir_procedure": _procedure,
     "fhir_report": _report,
-    "fhir_document": _document,
-    "fhir_careplan": _careplan,
-    "fhir_billing": _billing,
-    "fhir_audit": _audit,
-    "fhir_consent": _consent,
 }
 """Virtual table -> the function that fills its own columns."""

@@ -259,3 +259,22 @@ def narrative_text(value: object) -> str | None:
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return "\n".join(line for line in lines if line) or None
+
+
+def ts_text(value: FhirTime | None) -> str | None:
+    """Return a parsed time's text, or None."""
+    return value.text if value else None
+
+
+def time_of(obj: Json, *names: str) -> str | None:
+    """Return the first of ``names`` that is a date/time (``effectiveDateTime``, ``effectivePeriod.start``...)."""
+    for name in names:
+        if name.endswith("Period"):
+            start, _end = period(obj.get(name))
+            if start:
+                return start.text
+        else:
+            parsed = parse_time(obj.get(name))
+            if parsed:
+                return parsed.text
+    return None
