@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -184,7 +185,9 @@ def finish_pdfa(data: bytes, *, drop_dates: bool = False) -> Finished:
 
 
 def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    """First line of an exception's text, without memory addresses (a status must be deterministic)."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 # --- scans ------------------------------------------------------------------------------------
