@@ -22,6 +22,7 @@ from typing import Any
 BOM = b"\xef\xbb\xbf"
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
+_BUNDLE_HEAD = re.compile(r'"resourceType"\s*:\s*"Bundle"')
 _SCANSTRING: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
 
@@ -206,26 +207,23 @@ def scan_bundle(text: str, parsed: ParsedFile, prefix: str = "") -> None:
 
 
 def parse_json(text: str) -> ParsedFile:
-    """Parse a ``.json`` file: a Bundle (entries scanned one by one) or a single resource."""
-    head = text[:4096]
+    """Parse a ``.json`` file: a Bundle (entries scanned one by one, parsed once) or a single resource."""
+    if _BUNDLE_HEAD.search(text[:4096]) or '"entry"' in text[:4096]:
+        bundle = ParsedFile("bundle")
+        scan_bundle(text, bundle)  # keeps the entries before an error
+        if bundle.bundle_type is not None or bundle.resources:
+            return bundle
+    parsed = ParsedFile("resource")
     try:
         obj, _start, end = _value(text, 0)
     except _ScanError as exc:
-        if '"Bundle"' in head or '"entry"' in head:
-            parsed = ParsedFile("bundle")
-            scan_bundle(text, parsed)  # keeps the entries before the error
-            if parsed.resources:
-                return parsed
-        bad = ParsedFile("resource")
-        bad.bad.append(BadPart("file", text.encode("utf-8"), f"JSON: {exc}"))
-        return bad
-    trailing = text[_ws(text, end) :]
-    if isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
-        parsed = ParsedFile("bundle")
-        scan_bundle(text, parsed)
+        parsed.bad.append(BadPart("file", text.encode("utf-8"), f"JSON: {exc}"))
         return parsed
-    parsed = ParsedFile("resource")
-    if isinstance(obj, dict) and isinstance(obj.get("resourceType"), str) and not trailing:
+    if obj.get("resourceType") == "Bundle" if isinstance(obj, dict) else False:
+        bundle = ParsedFile("bundle")
+        scan_bundle(text, bundle)
+        return bundle
+    if isinstance(obj, dict) and isinstance(obj.get("resourceType"), str) and not text[_ws(text, end) :]:
         parsed.resources.append(Resource("resource", text[_ws(text, 0) : end], obj))
     else:
         rule = "FHIR JSON: a file holds one resource (an object with a resourceType)"

@@ -8,6 +8,7 @@ per patient whose resources it holds), and keeps base64 attachments as documents
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -63,9 +64,8 @@ class FhirReader(MessageReader):
         if self._emit is None and source.path is not None:
             self.index = ReferenceIndex()
             for path, rel in self.files(source.path):
-                for res in _resources(rel, _decode(path.read_bytes())[0], index_only=True):
-                    if isinstance(res, Resource):
-                        self.index.add(res.obj, res.full_url, f"{rel}#{res.position}")
+                for obj, full_url, position in _index_entries(rel, _decode(path.read_bytes())[0]):
+                    self.index.add(obj, full_url, f"{rel}#{position}")
             self._skipped.clear()
         return super()._extract_all(source)
 
@@ -94,6 +94,32 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
     except UnicodeDecodeError:
         findings.append("the file is not valid UTF-8 (FHIR JSON must be); read as windows-1252")
         return data.decode("cp1252", errors="replace"), findings
+
+
+def _index_entries(rel: str, text: str) -> Iterator[tuple[dict[str, object], str | None, str]]:
+    """Yield (resource, fullUrl, place) for the first pass: plain ``json.loads``, no exact slices."""
+    if rel.lower().endswith(NDJSON_SUFFIXES):
+        for resource in _resources(rel, text, index_only=True):
+            if isinstance(resource, Resource):
+                yield resource.obj, resource.full_url, resource.position
+        return
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:  # the second pass scans what it can, and rejects the rest
+        for resource in _resources(rel, text):
+            if isinstance(resource, Resource):
+                yield resource.obj, resource.full_url, resource.position
+        return
+    if not isinstance(obj, dict):
+        return
+    if obj.get("resourceType") != "Bundle":
+        yield obj, None, "resource"
+        return
+    for n, entry in enumerate(obj.get("entry") or [], start=1):
+        found = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(found, dict):
+            full_url = entry.get("fullUrl")
+            yield found, full_url if isinstance(full_url, str) else None, f"entry={n}"
 
 
 def _resources(rel: str, text: str, *, index_only: bool = False) -> Iterator[Resource | BadPart | ParsedFile]:
