@@ -8,6 +8,7 @@ Every value is HTML-escaped; nothing in a page refers to anything outside it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape as _escape
 
@@ -23,9 +24,7 @@ th, td { border: 0.5pt solid #999; padding: 0.8mm 1.2mm; vertical-align: top; te
 th { background: #e8e8e8; font-weight: bold; }
 tr { page-break-inside: avoid; }
 dl { margin: 0 0 1.5mm 0; }
-.kv { margin: 0.3mm 0; }
-.kv .k { color: #333; font-weight: bold; }
-.kv .v { white-space: pre-wrap; }
+.kv { margin: 0.3mm 0; white-space: pre-wrap; padding-left: 4mm; text-indent: -4mm; }
 .group { margin-left: 3mm; border-left: 0.6pt solid #ccc; padding-left: 2mm; }
 .gh { font-weight: bold; margin-top: 1mm; }
 .text { white-space: pre-wrap; margin: 1mm 0 2mm 0; }
@@ -40,20 +39,26 @@ NUMBERED = "@page { @bottom-right { content: counter(page); font-size: 8pt; colo
 """Page numbers in the footer (the journal printout); renditions checked line by line go without."""
 MAX_INDENT = 6
 WORD_JOINER = "\u2060"
+_INNER_HYPHEN = re.compile(r"(?<=\S)-(?=\S)")
 
 
 def escape(text: str) -> str:
-    """HTML-escape ``text`` and forbid line breaks after hyphens (U+2060 WORD JOINER).
+    """HTML-escape ``text`` and forbid line breaks after hyphens inside words (U+2060 WORD JOINER).
 
     pdftotext joins a line that ends in '-' with the next and drops the hyphen, so an id such as
     ``b51f9b19-db75`` broken at its hyphen would not come back out as it went in. The joiner is
     not drawn and not extracted; ``overflow-wrap: break-word`` still breaks tokens too long for a line.
+    A free-standing hyphen (``A - B``) is bound to the next word by a no-break space for the same reason.
     """
-    return _escape(text).replace("-", "-" + WORD_JOINER)
+    return _INNER_HYPHEN.sub("-" + WORD_JOINER, _escape(text)).replace("- ", "-\u2060\u00a0")
 
 
 class Page:
-    """An HTML page and its plain text, built in step (headings, labelled lines, tables, paragraphs)."""
+    """An HTML page and its plain text, built in step (headings, labelled lines, tables, paragraphs).
+
+    Lines are plain text in one block each: every inline element (``<b>``, ``<span>``) is a box
+    WeasyPrint has to split across lines, and flat text lays out about twice as fast.
+    """
 
     def __init__(self, title: str, *, lang: str = "nb", numbered: bool = False) -> None:
         self.title = title
@@ -74,9 +79,7 @@ class Page:
         if value is None or not value.strip():
             return
         value = value.strip()
-        self._html.append(
-            f'<div class="kv"><span class="k">{escape(label)}:</span> <span class="v">{escape(value)}</span></div>'
-        )
+        self._html.append(f'<div class="kv">{escape(label)}: {escape(value)}</div>')
         self._text.append(f"{label}: {value}")
 
     def fields(self, items: Sequence[tuple[str, str | None]]) -> None:
@@ -85,7 +88,7 @@ class Page:
         if not shown:
             return
         # plain separators, no margins: pdftotext takes wide gaps for column boundaries and reorders the text
-        spans = " · ".join(f"<b>{escape(k)}:</b> {escape(v)}" for k, v in shown)
+        spans = " · ".join(f"{escape(k)}: {escape(v)}" for k, v in shown)
         self._html.append(f'<div class="fields">{spans}</div>')
         self._text.extend(f"{k}: {v}" for k, v in shown)
 
@@ -150,7 +153,7 @@ class Page:
                 for h, v, flag in parts
             )
             text = " · ".join(f"{h}: {v}" for h, v, _flag in parts)
-            lead = f"<b>{escape(first)}</b>" + (": " if first and parts else "")
+            lead = escape(first) + (": " if first and parts else "")
             self._html.append(f'<div class="row">{lead}{html}</div>')
             self._text.append((f"{first}: " if first and parts else first) + text)
 
