@@ -160,13 +160,17 @@ def test_rxe_medication_and_mdm_documents(sample: ConversionResult) -> None:
     renditions = [d for d in _rows(sample.archive, "document") if d["category_code"] == "message_rendition"]
     assert renditions and all(d["status"] == "rendered" and d["pdfa_path"] for d in renditions)
     assert all(str(d["original_path"]).startswith("originals/messages/") for d in renditions)
-    docs = [d for d in _by_ref(_rows(sample.archive, "document"), "MDM-T02-01.hl7#")
-            if d["category_code"] != "message_rendition"]
+    docs = [
+        d
+        for d in _by_ref(_rows(sample.archive, "document"), "MDM-T02-01.hl7#")
+        if d["category_code"] != "message_rendition"
+    ]
     assert [d["category_code"] for d in docs] == ["DI"]
     assert docs[0]["document_id"] == "1.2.840.317.5947431.51.20080131160038"
     assert docs[0]["status"] == "AU"
-    attachments = [d for d in _rows(sample.archive, "document")
-                   if d["original_path"] and d["category_code"] != "message_rendition"]
+    attachments = [
+        d for d in _rows(sample.archive, "document") if d["original_path"] and d["category_code"] != "message_rendition"
+    ]
     assert attachments, "the OUL/OML samples carry Base64 JPEG thumbnails"
     for d in attachments:
         kept = sample.archive / "data" / str(d["original_path"])
@@ -232,8 +236,11 @@ def test_fixture_lab_values_and_attachment(fixtures: ConversionResult) -> None:
     assert labs["5778-6"]["value_text"] == "Gul & klar | svak"
     assert labs["2345-7"]["value_numeric"] == 5.4
     assert labs["2345-7"]["reference_high"] == 6.1
-    (pdf,) = [d for d in _rows(fixtures.archive, "document")
-              if d["original_path"] and d["category_code"] != "message_rendition"]
+    (pdf,) = [
+        d
+        for d in _rows(fixtures.archive, "document")
+        if d["original_path"] and d["category_code"] != "message_rendition"
+    ]
     assert pdf["mime_type"] == "application/pdf"
     assert (fixtures.archive / "data" / str(pdf["original_path"])).read_bytes().startswith(b"%PDF-1.4")
 
