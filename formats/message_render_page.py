@@ -19,6 +19,7 @@ body { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9.5
 h1 { font-size: 15pt; margin: 0 0 4mm 0; }
 h2 { font-size: 12pt; margin: 5mm 0 2mm 0; border-bottom: 0.6pt solid #444; padding-bottom: 0.5mm; }
 h3 { font-size: 10.5pt; margin: 3mm 0 1.5mm 0; }
+h4 { font-size: 9.5pt; margin: 2mm 0 0.5mm 3mm; font-style: italic; }
 table { border-collapse: collapse; width: 100%; margin: 1mm 0 2mm 0; }
 th, td { border: 0.5pt solid #999; padding: 0.8mm 1.2mm; vertical-align: top; text-align: left; }
 th { background: #e8e8e8; font-weight: bold; }
@@ -69,8 +70,8 @@ class Page:
         self._depth = 0
 
     def heading(self, text: str, level: int = 2) -> None:
-        """Add a section heading (``level`` 2 or 3)."""
-        tag = "h2" if level <= 2 else "h3"
+        """Add a section heading (``level`` 2, 3 or 4)."""
+        tag = "h2" if level <= 2 else ("h3" if level == 3 else "h4")
         self._html.append(f"<{tag}>{escape(text)}</{tag}>")
         self._text.append(text)
 

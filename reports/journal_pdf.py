@@ -214,7 +214,7 @@ def _cell(value: object) -> str:
 def _note(page: Page, note: dict[str, Any], lang: str) -> None:
     head = note.get("heading") or note.get("note_type_display") or _label("note", lang)
     when = shown_time(note.get("recorded_at"))
-    page.heading(f"{when} {head}".strip(), level=3)
+    page.heading(f"{when} {head}".strip(), level=4)
     signed = shown_time(note.get("signed_at"))
     if signed:
         page.meta(f"{_label('signed', lang)} {signed}")
