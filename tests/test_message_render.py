@@ -205,3 +205,35 @@ def test_shared_sets_are_there() -> None:
     if not KITH_MESSAGES or not HL7_SAMPLES:
         pytest.skip("../shared/data is not available")
     assert len(KITH_MESSAGES) >= 10 and len(HL7_SAMPLES) >= 50
+
+
+_names = st.sampled_from(["Notat", "Tekst", "Verdi", "Pasient", "Merknad", "Dato"])
+_texts = st.text(alphabet=st.sampled_from("abcæøåÆØÅ 0123-.,<>&\"'"), min_size=1, max_size=30).filter(
+    lambda s: s.strip() != ""
+)
+
+
+@st.composite
+def _trees(draw: st.DrawFn, depth: int = 0) -> tuple[str, list[str]]:
+    """Return (XML of an element, the texts it holds)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    name = draw(_names)
+    if depth >= 3 or draw(st.booleans()):
+        text = draw(_texts)
+        coded = draw(st.booleans())
+        if coded:
+            return f"<{name} V={quoteattr(text)} DN={quoteattr(text + 'x')}/>", [text + "x", text]
+        return f"<{name}>{escape(text)}</{name}>", [text]
+    kids = draw(st.lists(_trees(depth + 1), min_size=1, max_size=3))
+    return f"<{name}>{''.join(k[0] for k in kids)}</{name}>", [t for k in kids for t in k[1]]
+
+
+@settings(max_examples=80)
+@given(_trees())
+def test_every_kith_text_and_coded_value_is_shown(tree: tuple[str, list[str]]) -> None:
+    xml, texts = tree
+    data = f'<?xml version="1.0" encoding="UTF-8"?><MsgHead><Document>{xml}</Document></MsgHead>'.encode()
+    shown = render_kith(data).text()
+    for text in texts:
+        assert text.strip() in shown
