@@ -12,29 +12,19 @@ pikepdf's validator), ``not_normalised: <reason>``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from formats.errors import ConversionError
 from formats.message_render_hl7 import render_hl7
 from formats.message_render_kith import KithRenderError, render_kith
 from formats.message_render_page import Page
 from formats.pdf_html import render_html
+from formats.rendition import Rendition
 
 RENDERED = "rendered"
 RENDERERS: dict[str, Callable[[bytes], Page]] = {"kith": render_kith, "hl7v2": render_hl7}
 
 
-@dataclass(frozen=True)
-class MessageRendition:
-    """The same fields as ``converters.message_source.Rendition`` (pdf, status, page_count, text)."""
-
-    pdf: bytes | None
-    status: str
-    page_count: int | None = None
-    text: str | None = None
-
-
-def render_message(data: bytes, render: str) -> MessageRendition:
+def render_message(data: bytes, render: str) -> Rendition:
     """Render one message (``render`` is ``kith`` or ``hl7v2``) as a verified PDF/A-2b; never raises.
 
     Args:
@@ -51,14 +41,14 @@ def render_message(data: bytes, render: str) -> MessageRendition:
     """
     renderer = RENDERERS.get(render)
     if renderer is None:
-        return MessageRendition(None, f"not_normalised: no renderer for {render!r} messages")
+        return Rendition(None, f"not_normalised: no renderer for {render!r} messages")
     try:
         page = renderer(data)
         rendered = render_html(page.html())
     except KithRenderError as exc:
-        return MessageRendition(None, f"not_normalised: {exc}")
+        return Rendition(None, f"not_normalised: {exc}")
     except ConversionError as exc:
-        return MessageRendition(None, f"not_normalised: {exc.message} ({exc.hint})" if exc.hint else exc.message)
+        return Rendition(None, f"not_normalised: {exc.message} ({exc.hint})" if exc.hint else exc.message)
     except (ValueError, IndexError, KeyError, UnicodeError, RecursionError) as exc:
-        return MessageRendition(None, f"not_normalised: the message could not be laid out ({type(exc).__name__})")
-    return MessageRendition(rendered.pdf, RENDERED, rendered.page_count, page.text())
+        return Rendition(None, f"not_normalised: the message could not be laid out ({type(exc).__name__})")
+    return Rendition(rendered.pdf, RENDERED, rendered.page_count, page.text())

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import socket
 import stat
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -18,6 +22,18 @@ def privilege_prefix() -> list[str] | None:
     if sudo and subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode == 0:
         return [sudo, "-n"]
     return None
+
+
+@contextlib.contextmanager
+def _apt_turn() -> Iterator[None]:
+    """Hold a machine-wide lock while apt runs (pytest-xdist workers may install at the same time)."""
+    lock = Path(tempfile.gettempdir()) / "journalkonvert-tests-apt.lock"
+    with lock.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def apt_install(package: str, what: str, unavailable: type[Exception]) -> None:
@@ -33,11 +49,14 @@ def apt_install(package: str, what: str, unavailable: type[Exception]) -> None:
         why = "apt-get is not available" if apt is None else "not root and no passwordless sudo"
         raise unavailable(f"{what} server programs not found, and cannot install them ({why}); run: sudo {command}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = [*prefix, apt, "install", "-y", "-q", package]
-    done = subprocess.run(install, capture_output=True, text=True, env=env, check=False, timeout=900)
-    if done.returncode != 0:  # a fresh machine may have no package lists yet
-        subprocess.run([*prefix, apt, "update", "-q"], capture_output=True, env=env, check=False, timeout=600)
+    wait = ["-o", "DPkg::Lock::Timeout=900"]  # test workers running side by side take turns with apt
+    install = [*prefix, apt, *wait, "install", "-y", "-q", package]
+    with _apt_turn():
         done = subprocess.run(install, capture_output=True, text=True, env=env, check=False, timeout=900)
+        if done.returncode != 0:  # a fresh machine may have no package lists yet
+            update = [*prefix, apt, *wait, "update", "-q"]
+            subprocess.run(update, capture_output=True, env=env, check=False, timeout=600)
+            done = subprocess.run(install, capture_output=True, text=True, env=env, check=False, timeout=900)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise unavailable(f"`{command}` failed: {' / '.join(tail)}; install {what} and try again")

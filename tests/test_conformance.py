@@ -25,6 +25,7 @@ from formats.errors import SourceError
 from formats.model import TABLES
 from formats.package import open_package
 from mappings import mapping_path
+from reports.package_report import write_report
 
 READER_NAMES = sorted(READERS)
 
@@ -400,13 +401,28 @@ def test_reading_is_deterministic(name: str, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------- conversion
 
 
+def _check_report(folder: Path) -> None:
+    """Every reader's package carries the report: JSON valid against its schema, HTML, a passing PDF/A-2b."""
+    import json
+
+    import jsonschema
+    import pikepdf.pdfa
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "reports" / "report_schema.json").read_text())
+    jsonschema.validate(json.loads((folder / "report.json").read_text(encoding="utf-8")), schema)
+    assert "id=\"reconciliation\"" in (folder / "report.html").read_text(encoding="utf-8")
+    assert pikepdf.pdfa.validate_written(folder / "report.pdf", "2b").verdict == "pass"
+
+
 @pytest.mark.parametrize("name", READER_NAMES)
 def test_conversion_writes_declared_schemas_with_lineage(name: str, tmp_path: Path) -> None:
     source, mapping_file = _source(name, tmp_path)
     result = run_conversion(
-        ConversionOptions(system=name, source=source, archive=tmp_path / "package", mapping=mapping_file)
+        ConversionOptions(system=name, source=source, archive=tmp_path / "package", mapping=mapping_file),
+        finishers=[write_report],
     )
     layout = open_package(result.archive)
+    _check_report(layout.dir("report"))
     reader = READERS[name]()
     system = reader.load_mapping(SourceInfo(mapping=mapping_file)).system
     written = layout.canonical_tables()
