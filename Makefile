@@ -21,8 +21,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# the suite runs on up to 4 CPUs (pytest-xdist); each worker starts its own database servers
 unit: $(STAMP)
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n auto --maxprocesses=4
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.convert_scaling --factors 1,20
