@@ -27,6 +27,7 @@ from converters.csv_source import REF_COLUMN, ROW_COLUMN, SourceBatch, row_refs
 from converters.engine import BatchOutcome, Lineage, TableConverter, problems_outcome
 from converters.hashing import RowHasher
 from converters.mapping import Mapping
+from converters.message_source import DOCUMENTS_DIR
 from converters.transform import Lookups, empty_to_null
 from formats.bag import seal_bag
 from formats.description import write_description
@@ -337,6 +338,7 @@ def _convert(
     _write_text_audit(sinks, text_audit)
     written = sinks.close_all()
     con.close()
+    notes += _keep_renditions(reader, layout)
     notes += _document_notes(layout)
     gaps = ledger.gaps()
     if gaps:
@@ -374,6 +376,8 @@ def _keep_originals(reader: SourceReader, layout: PackageLayout, sinks: _Sinks) 
     """
     kinds: dict[str, int] = {}
     for rel, path in reader.originals():
+        if rel.startswith(f"{DOCUMENTS_DIR}/"):
+            continue  # renditions: kept after the tables are written, only where a document row names them
         target = layout.data / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
@@ -398,6 +402,39 @@ def _keep_originals(reader: SourceReader, layout: PackageLayout, sinks: _Sinks) 
                 }
             )
     return notes
+
+
+def _keep_renditions(reader: SourceReader, layout: PackageLayout) -> list[dict[str, str]]:
+    """Copy the PDF/A renditions that a document row names; drop the others (their records became no document).
+
+    A rendition is derived from an original that is kept anyway (or from a record that was rejected or
+    preserved raw), so one that no row refers to would only be an orphan file.
+    """
+    renditions = [(rel, path) for rel, path in reader.originals() if rel.startswith(f"{DOCUMENTS_DIR}/")]
+    if not renditions:
+        return []
+    named: set[str] = set()
+    table = layout.table("document")
+    if table.is_file():
+        named = {p for p in pq.read_table(table, columns=["pdfa_path"]).column(0).to_pylist() if p}
+    dropped = 0
+    for rel, path in renditions:
+        if rel not in named:
+            dropped += 1
+            continue
+        target = layout.data / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    if not dropped:
+        return []
+    return [
+        {
+            "table": "document",
+            "flag": "renditions_dropped",
+            "message": f"{dropped} PDF/A rendition(s) made for records that became no document row were not kept "
+            "(the originals are kept; the records are in raw/ or rejects/)",
+        }
+    ]
 
 
 def _document_notes(layout: PackageLayout) -> list[dict[str, str]]:

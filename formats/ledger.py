@@ -58,6 +58,7 @@ FLAG_REASONS: dict[str, str] = {
     "originals_kept": "messages and attachments were kept byte for byte under originals/",
     "document_status": "how many documents got a PDF/A rendition, by normalisation status",
     "not_normalised": "documents kept as original only, without a PDF/A rendition (the status says why)",
+    "renditions_dropped": "PDF/A renditions made for records that became no document row were not kept",
 }
 """Flags: conditions worth reporting that do not change a record's fate."""
 

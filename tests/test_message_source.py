@@ -187,3 +187,29 @@ def test_renditions_can_be_switched_off(tmp_path: Path) -> None:
     docs = pq.read_table(off.archive / "data" / "tables" / "document.parquet").to_pylist()
     assert docs and all(d["pdfa_path"] is None and d["original_path"] for d in docs)
     assert validate_archive(off.archive).valid
+
+
+class ToyDocumentReader(ToyReader):
+    """Keeps each file as a *document* (a .txt, so the normaliser renders it) that no mapping makes a row of."""
+
+    name: ClassVar[str] = "toydoc"
+
+    def extract(self, path: Path, rel: str, data: bytes, emit: Emit) -> None:
+        """Keep the file as a document (the message row names the original, no row names the rendition)."""
+        if data.startswith(b"!"):
+            return
+        kept = emit.original(data, kind="documents", suffix=".txt")
+        assert kept.pdfa_path is not None
+        emit.record("toy_message", f"{rel}#/", {"msg": rel, "pid": "1", "path": kept.path, "sha": kept.sha256})
+        emit.record("toy_patient", f"{rel}#line=1", {"id": "1", "name": "Åse"})
+
+
+def test_renditions_no_document_row_names_are_not_kept(
+    toy: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(READERS, "toydoc", ToyDocumentReader)
+    src, mapping = toy
+    result = run_conversion(ConversionOptions(system="toydoc", source=src, archive=tmp_path / "pkg", mapping=mapping))
+    assert not (result.archive / "data" / "documents").exists()
+    assert any(n["flag"] == "renditions_dropped" for n in result.notes)
+    assert validate_archive(result.archive).valid
