@@ -449,10 +449,12 @@ def demo(ctx: click.Context, directory: Path, patients: int) -> None:
     first = run_query(open_package(archive), "select patient_id from patient order by patient_id limit 1")
     pid = first.column("patient_id")[0].as_py()
     out.print(f"\n[bold]Archive package:[/] {archive.resolve()}")
-    out.print(f"[bold]Conversion report:[/] {(archive / 'data' / 'report' / 'report.json').resolve()}")
+    report = (archive / "data" / "report").resolve()
+    out.print(f"[bold]Conversion report:[/] {report / 'report.html'}  (also report.pdf, report.json)")
     out.print("Try:")
     out.print(f'  journalkonvert query {archive} "select count(*) from patient"')
     out.print(f"  journalkonvert show {archive} --patient {pid}")
+    out.print(f"  journalkonvert show {archive} --patient {pid} --pdf journal.pdf")
     out.print(f"  journalkonvert validate {archive}")
 
 
