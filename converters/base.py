@@ -51,6 +51,34 @@ class SourceTable:
     size_unit: str = "bytes"
 
 
+def missing_tables(
+    mapping: Mapping, present: set[str], *, encoding: str = "utf-8", database: bool = False
+) -> list[SourceTable]:
+    """Return a ``missing`` entry for each table the mapping names that is not in ``present``.
+
+    Args:
+        mapping: the mapping whose tables are expected.
+        present: the names of the tables the source has.
+        encoding: the encoding recorded for the missing entries.
+        database: database tables: names compare case-insensitively and the table name stands for the file.
+    """
+    have = {n.lower() for n in present} if database else present
+    return [
+        SourceTable(
+            name=t.name,
+            path=None,
+            file_name=t.name if database else t.file,
+            columns=(),
+            encoding=encoding,
+            delimiter="",
+            missing=True,
+            size_unit="rows" if database else "bytes",
+        )
+        for t in mapping.tables
+        if (t.name.lower() if database else t.name) not in have
+    ]
+
+
 class SourceReader(abc.ABC):
     """A source system reader. Subclasses set the class attributes and implement the methods."""
 

@@ -26,7 +26,7 @@ from typing import ClassVar
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from converters.base import SourceInfo, SourceReader, SourceTable
+from converters.base import SourceInfo, SourceReader, SourceTable, missing_tables
 from converters.csv_source import REF_COLUMN, ROW_COLUMN, RowProblem, SourceBatch
 from converters.mapping import Mapping as MappingFile
 from formats.errors import SourceError
@@ -307,20 +307,7 @@ class MessageReader(SourceReader):
             )
             for name, spill in emit._spills.items()
         ]
-        for t in mapping.tables:
-            if t.name not in emit._spills:
-                out.append(
-                    SourceTable(
-                        name=t.name,
-                        path=None,
-                        file_name=t.file,
-                        columns=(),
-                        encoding="utf-8",
-                        delimiter="",
-                        missing=True,
-                    )
-                )
-        return out
+        return out + missing_tables(mapping, set(emit._spills))
 
     def fingerprint(self, table: SourceTable) -> str:
         """Every virtual table comes from the same files: the digest of their names and contents."""

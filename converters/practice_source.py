@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from converters.base import SourceInfo, SourceReader, SourceTable
+from converters.base import SourceInfo, SourceReader, SourceTable, missing_tables
 from converters.csv_source import SourceBatch
 from converters.kith_source import KithReader
 from converters.mapping import Mapping
@@ -187,20 +187,7 @@ class PracticeReader(SourceReader):
                     )
                 self._owner[table.name] = reader
                 out.append(table)
-        for t in mapping.tables:
-            if t.name not in self._owner:
-                out.append(
-                    SourceTable(
-                        name=t.name,
-                        path=None,
-                        file_name=t.file,
-                        columns=(),
-                        encoding="utf-8",
-                        delimiter="",
-                        missing=True,
-                    )
-                )
-        return out
+        return out + missing_tables(mapping, set(self._owner))
 
     def read(self, table: SourceTable) -> Iterator[SourceBatch]:
         """Read the table through the part that owns it."""

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from converters.base import SourceInfo, SourceReader, SourceTable
+from converters.base import SourceInfo, SourceReader, SourceTable, missing_tables
 from converters.csv_source import ROW_COLUMN, RowProblem, SourceBatch
 from converters.mapping import Mapping
 from formats.errors import SourceError
@@ -263,21 +263,7 @@ class SqlReader(SourceReader):
                     size_unit="rows",
                 )
             )
-        present = {t.name.lower() for t in out}
-        for t in mapping.tables:
-            if t.name.lower() not in present:
-                out.append(
-                    SourceTable(
-                        name=t.name,
-                        path=None,
-                        file_name=t.name,
-                        columns=(),
-                        encoding="database",
-                        delimiter="",
-                        missing=True,
-                        size_unit="rows",
-                    )
-                )
+        out += missing_tables(mapping, {t.name for t in out}, encoding="database", database=True)
         return out
 
     def _order(self, table: SourceTable) -> list[str]:
